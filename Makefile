@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# irqsync: fetches Debian's Linux 6.12 source, lays this repository on it, builds the kernel
+# with Rust, boots it under QEMU and runs the tests.
+#
+#   make run      build, then boot and show InterruptSync at work
+#   make check    build, then run every test; ends with "N passed, N failed"
+#   make bench    build, then time InterruptSync against C baselines in one boot
+#   make kernel   only build
+#   make clean    remove build/
+#
+# Variables: JOBS (parallel jobs, default: all cores).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+TOP := $(CURDIR)
+BUILD := $(TOP)/build
+TARBALL := /usr/src/linux-source-6.12.tar.xz
+KSRC := $(BUILD)/linux
+KOBJ := $(BUILD)/kernel
+JOBS ?= $(shell nproc)
+
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+KMAKE = $(MAKE) -s -C $(KSRC) O=$(KOBJ) ARCH=x86_64 LLVM=1 -j$(JOBS)
+FRAGMENTS := configs/base.config configs/debug.config
+
+.PHONY: help deps source overlay config kernel initramfs run check bench clean
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+deps:
+	@scripts/install-deps.sh
+
+# The extracted tree; its exact version is recorded in build/linux-version.
+$(KSRC)/.irqsync-extracted: | deps
+	@echo "  EXTRACT $(TARBALL)"
+	@rm -rf $(KSRC) $(BUILD)/extract && mkdir -p $(BUILD)/extract
+	@tar -xJf $(TARBALL) -C $(BUILD)/extract
+	@mv $(BUILD)/extract/* $(KSRC) && rmdir $(BUILD)/extract
+	@$(MAKE) -s -C $(KSRC) kernelversion > $(BUILD)/linux-version
+	@echo "  SOURCE  Linux $$(cat $(BUILD)/linux-version)"
+	@touch $@
+
+source: $(KSRC)/.irqsync-extracted
+
+overlay: source
+	@scripts/overlay.sh $(KSRC)
+
+$(KOBJ)/.config: $(FRAGMENTS) Kconfig | overlay
+	@echo "  CONFIG  tinyconfig + $(FRAGMENTS)"
+	@mkdir -p $(KOBJ)
+	@$(KMAKE) tinyconfig >/dev/null
+	@cd $(KOBJ) && $(KSRC)/scripts/kconfig/merge_config.sh -m .config \
+		$(addprefix $(TOP)/,$(FRAGMENTS)) >/dev/null
+	@$(KMAKE) olddefconfig >/dev/null
+	@scripts/check-config.sh $@ $(FRAGMENTS) || { rm -f $@; exit 1; }
+
+config: overlay $(KOBJ)/.config
+
+# Rust code is always compiled with Clippy; scripts/check.sh reads its warnings.
+kernel: config
+	@echo "  BUILD   Linux $$(cat $(BUILD)/linux-version) with irqsync"
+	@set -o pipefail; $(KMAKE) CLIPPY=1 2>&1 | tee $(BUILD)/kernel-build.log
+
+initramfs: kernel
+	@scripts/mkinitramfs.sh $(KOBJ) $(BUILD)/initramfs.cpio.gz
+
+run: initramfs
+	@scripts/boot.sh --mode run --log $(BUILD)/run.log
+
+check: initramfs
+	@scripts/check.sh
+
+bench: initramfs
+	@scripts/bench.sh
+
+clean:
+	rm -rf $(BUILD)

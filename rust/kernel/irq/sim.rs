@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Simulated interrupt lines, for tests and demonstrations without hardware.
+//!
+//! The lines come from an `irq_sim` domain: they are requested like any other line, and firing
+//! one runs its handlers in hard interrupt context (from an `irq_work`) as a device interrupt
+//! would.
+//!
+//! C header: [`include/linux/irq_sim.h`](srctree/include/linux/irq_sim.h)
+
+use crate::{
+    alloc::{flags::GFP_KERNEL, KVec},
+    error::{from_err_ptr, to_result, Result},
+    prelude::*,
+};
+use core::ptr::NonNull;
+
+/// A set of simulated interrupt lines.
+///
+/// Drop every handler of the lines (disconnect every [`InterruptSync`](super::InterruptSync)
+/// connected to them) before dropping the set. A set dropped while a line still has a handler is
+/// leaked, with an error in the kernel log, rather than freed under that handler.
+///
+/// # Invariants
+///
+/// `domain` is a live `irq_sim` domain with `irqs.len()` lines, and line `i` is mapped to
+/// interrupt number `irqs[i]`.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::irq::{sim::SimLines, DispatchMode, Flags, IrqReturn, Placement};
+/// use kernel::new_interrupt_sync;
+///
+/// let lines = SimLines::new(1)?;
+/// let sync = KBox::pin_init(
+///     new_interrupt_sync!(lines.irq(0)?, DispatchMode::Normal, 0u32, "sim_example"),
+///     GFP_KERNEL,
+/// )?;
+/// sync.register_service_routine(
+///     |count| {
+///         *count += 1;
+///         IrqReturn::Handled
+///     },
+///     Placement::Last,
+/// )?;
+///
+/// sync.connect(Flags::NONE)?;
+/// lines.handle(0)?;
+/// sync.disconnect();
+///
+/// assert_eq!(sync.call_synchronized(|count| *count), 1);
+/// # Ok::<(), Error>(())
+/// ```
+pub struct SimLines {
+    domain: NonNull<bindings::irq_domain>,
+    irqs: KVec<u32>,
+}
+
+// SAFETY: The domain is only used through the interrupt core, which serialises access to it; the
+// set may be used and dropped on any CPU.
+unsafe impl Send for SimLines {}
+
+// SAFETY: As above: the methods taking `&self` only call thread-safe interrupt core functions.
+unsafe impl Sync for SimLines {}
+
+impl SimLines {
+    /// Creates `count` simulated lines. May sleep.
+    pub fn new(count: u32) -> Result<Self> {
+        let lines = usize::try_from(count)?;
+        let irqs = KVec::with_capacity(lines, GFP_KERNEL)?;
+
+        // SAFETY: A domain without a firmware node is allowed.
+        let domain = from_err_ptr(unsafe {
+            bindings::irq_domain_create_sim(core::ptr::null_mut(), count)
+        })?;
+        let domain = NonNull::new(domain).ok_or(ENOMEM)?;
+
+        // INVARIANT: No line is mapped yet and `irqs` is empty.
+        let mut sim = SimLines { domain, irqs };
+        for hwirq in 0..lines {
+            // SAFETY: By the type invariant `domain` is live, and `hwirq` is one of its lines.
+            let irq = unsafe { bindings::irq_create_mapping(sim.domain.as_ptr(), hwirq) };
+            if irq == 0 {
+                return Err(ENOMEM);
+            }
+            // INVARIANT: Line `hwirq` is mapped to `irq`, pushed at index `hwirq`.
+            sim.irqs.push(irq, GFP_KERNEL)?;
+        }
+        Ok(sim)
+    }
+
+    /// Returns how many lines the set has.
+    pub fn len(&self) -> usize {
+        self.irqs.len()
+    }
+
+    /// Returns whether the set has no line.
+    pub fn is_empty(&self) -> bool {
+        self.irqs.is_empty()
+    }
+
+    /// Returns the interrupt number of line `index`, or `EINVAL` if there is no such line.
+    pub fn irq(&self, index: usize) -> Result<u32> {
+        self.irqs.get(index).copied().ok_or(EINVAL)
+    }
+
+    /// Raises line `index`, as a device would.
+    ///
+    /// The handlers run soon after, in hard interrupt context on this CPU. A line nobody requested
+    /// is masked and ignores it; raising a line whose interrupt is still pending merges with it.
+    pub fn fire(&self, index: usize) -> Result {
+        let irq = self.irq(index)?;
+        // SAFETY: `irq` is a line of this live domain.
+        to_result(unsafe {
+            bindings::irq_set_irqchip_state(
+                irq,
+                bindings::irqchip_irq_state_IRQCHIP_STATE_PENDING,
+                true,
+            )
+        })
+    }
+
+    /// Runs the handlers of line `index` now, on this CPU with local interrupts disabled, through
+    /// `generic_handle_irq_safe()`: the dispatch path of a real interrupt, without the delivery.
+    pub fn handle(&self, index: usize) -> Result {
+        let irq = self.irq(index)?;
+        // SAFETY: `irq` is a line of this live domain; the function may be called from any context.
+        to_result(unsafe { bindings::generic_handle_irq_safe(irq) })
+    }
+}
+
+impl Drop for SimLines {
+    fn drop(&mut self) {
+        for &irq in self.irqs.iter() {
+            // SAFETY: `irq` is a line of this live domain.
+            if unsafe { bindings::irq_has_action(irq) } {
+                pr_err!("irq_sim line {irq} still has a handler: leaking its domain\n");
+                return;
+            }
+        }
+        for &irq in self.irqs.iter() {
+            // SAFETY: `irq` is mapped in this domain and has no handler.
+            unsafe { bindings::irq_dispose_mapping(irq) };
+        }
+        // SAFETY: By the type invariant the domain is live; its mappings are disposed of, and it is
+        // not used after this.
+        unsafe { bindings::irq_domain_remove_sim(self.domain.as_ptr()) };
+    }
+}

@@ -1,0 +1,809 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit suite `rust_irq_sync`: [`InterruptSync`], [`SpinLockIrq`] and [`Registration`] under
+//! real interrupts fired on simulated lines.
+
+use super::{
+    sim::SimLines, DispatchMode, Flags, Handler, InterruptSync, IrqReturn, Placement,
+    Registration, Statistics, MAX_REPEAT_PASSES,
+};
+use crate::{
+    c_str,
+    error::{from_err_ptr, to_result},
+    ffi::{c_int, c_void},
+    kunit_expect, kunit_expect_eq,
+    kunit_suite::Test,
+    new_interrupt_sync,
+    prelude::*,
+    sync::{new_spinlock_irq, Arc},
+};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+/// The device state of most cases: which routines ran, in order.
+struct Trace {
+    calls: [u8; 64],
+    len: usize,
+    value: u64,
+}
+
+impl Default for Trace {
+    fn default() -> Self {
+        Trace {
+            calls: [0; 64],
+            len: 0,
+            value: 0,
+        }
+    }
+}
+
+impl Trace {
+    fn record(&mut self, id: u8) {
+        if self.len < self.calls.len() {
+            self.calls[self.len] = id;
+        }
+        self.len += 1;
+    }
+}
+
+type TestSync = Pin<KBox<InterruptSync<Trace>>>;
+
+fn new_sync(lines: &SimLines, index: usize, mode: DispatchMode) -> Result<TestSync> {
+    KBox::pin_init(
+        new_interrupt_sync!(lines.irq(index)?, mode, Trace::default(), "rust_irq_sync_test"),
+        GFP_KERNEL,
+    )
+}
+
+/// A routine that records `id` and returns `ret`.
+fn recorder(id: u8, ret: IrqReturn) -> impl FnMut(&mut Trace) -> IrqReturn + Send {
+    move |trace| {
+        trace.record(id);
+        ret
+    }
+}
+
+/// Polls `done` until it holds: a few spins, then 1 ms sleeps for up to two seconds.
+fn wait_until(mut done: impl FnMut() -> bool) -> bool {
+    for _ in 0..1000 {
+        if done() {
+            return true;
+        }
+        core::hint::spin_loop();
+    }
+    for _ in 0..2000 {
+        if done() {
+            return true;
+        }
+        // SAFETY: Cases run in process context, where sleeping is allowed.
+        unsafe { bindings::msleep(1) };
+    }
+    done()
+}
+
+fn dispatched(statistics: Statistics) -> u64 {
+    statistics.handled + statistics.unhandled
+}
+
+/// Fires line `index` and waits until `sync` dispatched it.
+fn fire_and_wait(lines: &SimLines, index: usize, sync: &TestSync) -> Result<bool> {
+    let before = dispatched(sync.statistics());
+    lines.fire(index)?;
+    Ok(wait_until(|| dispatched(sync.statistics()) > before))
+}
+
+fn calls_of(sync: &TestSync) -> KVec<u8> {
+    let mut calls = KVec::new();
+    let (buffer, len) = sync.call_synchronized(|trace| (trace.calls, trace.len));
+    let _ = calls.extend_from_slice(&buffer[..len.min(buffer.len())], GFP_KERNEL);
+    calls
+}
+
+fn spinlock_irq_returns_closure_value(test: &Test) -> Result {
+    let lock = KBox::pin_init(new_spinlock_irq!(20u32), GFP_KERNEL)?;
+    let seen = lock.with_lock(|value| {
+        *value += 1;
+        *value * 2
+    });
+    kunit_expect_eq!(test, seen, 42);
+    kunit_expect_eq!(test, lock.with_lock(|value| *value), 21);
+    Ok(())
+}
+
+fn spinlock_irq_disables_and_restores_interrupts(test: &Test) -> Result {
+    let lock = KBox::pin_init(new_spinlock_irq!(()), GFP_KERNEL)?;
+    kunit_expect!(test, !super::local_interrupts_disabled());
+    kunit_expect!(test, lock.with_lock(|()| super::local_interrupts_disabled()));
+    kunit_expect!(test, !super::local_interrupts_disabled());
+    Ok(())
+}
+
+fn spinlock_irq_nested_locks_restore_in_order(test: &Test) -> Result {
+    let outer = KBox::pin_init(new_spinlock_irq!(1u32), GFP_KERNEL)?;
+    let inner = KBox::pin_init(new_spinlock_irq!(2u32), GFP_KERNEL)?;
+    let (sum, disabled_after_inner) = outer.with_lock(|o| {
+        let sum = *o + inner.with_lock(|i| *i);
+        (sum, super::local_interrupts_disabled())
+    });
+    kunit_expect_eq!(test, sum, 3);
+    // The inner lock restored the state it saved (disabled), not the one of the caller.
+    kunit_expect!(test, disabled_after_inner);
+    kunit_expect!(test, !super::local_interrupts_disabled());
+    Ok(())
+}
+
+fn call_synchronized_returns_any_type(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let sync = new_sync(&lines, 0, DispatchMode::Normal)?;
+    let value = sync.call_synchronized(|trace| {
+        trace.value = 7;
+        trace.value * 6
+    });
+    kunit_expect_eq!(test, value, 42u64);
+    let pair = sync.call_synchronized(|trace| (trace.value, trace.len));
+    kunit_expect_eq!(test, pair, (7u64, 0usize));
+    kunit_expect!(test, sync.call_synchronized(|trace| trace.value == 7));
+    Ok(())
+}
+
+fn call_synchronized_returns_result(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let sync = new_sync(&lines, 0, DispatchMode::Normal)?;
+    let set = |value: u64| {
+        sync.call_synchronized(|trace| -> Result<u64> {
+            if value > 100 {
+                return Err(ERANGE);
+            }
+            trace.value = value;
+            Ok(value)
+        })
+    };
+    kunit_expect_eq!(test, set(5), Ok(5));
+    kunit_expect_eq!(test, set(500), Err(ERANGE));
+    kunit_expect_eq!(test, sync.call_synchronized(|trace| trace.value), 5u64);
+    Ok(())
+}
+
+fn call_synchronized_runs_with_interrupts_disabled(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let sync = new_sync(&lines, 0, DispatchMode::Normal)?;
+    kunit_expect!(
+        test,
+        sync.call_synchronized(|_| super::local_interrupts_disabled())
+    );
+    kunit_expect!(test, !super::local_interrupts_disabled());
+    Ok(())
+}
+
+fn routines_run_with_interrupts_disabled(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let sync = new_sync(&lines, 0, DispatchMode::Normal)?;
+    sync.register_service_routine(
+        |trace| {
+            trace.record(u8::from(super::local_interrupts_disabled()));
+            IrqReturn::Handled
+        },
+        Placement::Last,
+    )?;
+    sync.connect(Flags::NONE)?;
+    kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+    sync.disconnect();
+    kunit_expect_eq!(test, calls_of(&sync).as_slice(), &[1u8][..]);
+    Ok(())
+}
+
+fn normal_mode_stops_at_first_handler(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let sync = new_sync(&lines, 0, DispatchMode::Normal)?;
+    sync.register_service_routine(recorder(1, IrqReturn::None), Placement::Last)?;
+    sync.register_service_routine(recorder(2, IrqReturn::Handled), Placement::Last)?;
+    sync.register_service_routine(recorder(3, IrqReturn::Handled), Placement::Last)?;
+    sync.connect(Flags::NONE)?;
+    kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+    sync.disconnect();
+    kunit_expect_eq!(test, calls_of(&sync).as_slice(), &[1u8, 2][..]);
+    kunit_expect_eq!(test, sync.statistics().handled, 1);
+    Ok(())
+}
+
+fn normal_mode_calls_all_when_none_handles(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let sync = new_sync(&lines, 0, DispatchMode::Normal)?;
+    for id in 1..=3 {
+        sync.register_service_routine(recorder(id, IrqReturn::None), Placement::Last)?;
+    }
+    sync.connect(Flags::NONE)?;
+    kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+    sync.disconnect();
+    kunit_expect_eq!(test, calls_of(&sync).as_slice(), &[1u8, 2, 3][..]);
+    kunit_expect_eq!(test, sync.statistics().unhandled, 1);
+    Ok(())
+}
+
+fn all_mode_calls_each_routine_once(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let sync = new_sync(&lines, 0, DispatchMode::All)?;
+    sync.register_service_routine(recorder(1, IrqReturn::Handled), Placement::Last)?;
+    sync.register_service_routine(recorder(2, IrqReturn::None), Placement::Last)?;
+    sync.register_service_routine(recorder(3, IrqReturn::Handled), Placement::Last)?;
+    sync.connect(Flags::NONE)?;
+    kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+    kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+    sync.disconnect();
+    kunit_expect_eq!(test, calls_of(&sync).as_slice(), &[1u8, 2, 3, 1, 2, 3][..]);
+    kunit_expect_eq!(test, sync.statistics().handled, 2);
+    Ok(())
+}
+
+fn repeat_mode_loops_until_a_quiet_pass(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let sync = new_sync(&lines, 0, DispatchMode::Repeat)?;
+    // Routine 1 has three events pending; routine 2 never has one.
+    let mut pending = 3;
+    sync.register_service_routine(
+        move |trace| {
+            trace.record(1);
+            if pending == 0 {
+                return IrqReturn::None;
+            }
+            pending -= 1;
+            IrqReturn::Handled
+        },
+        Placement::Last,
+    )?;
+    sync.register_service_routine(recorder(2, IrqReturn::None), Placement::Last)?;
+    sync.connect(Flags::NONE)?;
+    kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+    sync.disconnect();
+    // Three passes that handled, then one quiet pass; each pass calls both routines.
+    kunit_expect_eq!(test, calls_of(&sync).as_slice(), &[1u8, 2, 1, 2, 1, 2, 1, 2][..]);
+    kunit_expect_eq!(
+        test,
+        sync.statistics(),
+        Statistics {
+            handled: 1,
+            unhandled: 0,
+            repeat_limit_hits: 0
+        }
+    );
+    Ok(())
+}
+
+fn repeat_mode_stops_a_stuck_device(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let sync = new_sync(&lines, 0, DispatchMode::Repeat)?;
+    sync.register_service_routine(recorder(1, IrqReturn::Handled), Placement::Last)?;
+    sync.connect(Flags::NONE)?;
+    kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+    kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+    sync.disconnect();
+    let passes = sync.call_synchronized(|trace| trace.len);
+    kunit_expect_eq!(test, passes, 2 * MAX_REPEAT_PASSES as usize);
+    kunit_expect_eq!(test, sync.statistics().repeat_limit_hits, 2);
+    kunit_expect_eq!(test, sync.statistics().handled, 2);
+    Ok(())
+}
+
+fn placement_first_and_last(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let sync = new_sync(&lines, 0, DispatchMode::All)?;
+    sync.register_service_routine(recorder(1, IrqReturn::Handled), Placement::Last)?;
+    sync.register_service_routine(recorder(2, IrqReturn::Handled), Placement::First)?;
+    sync.register_service_routine(recorder(3, IrqReturn::Handled), Placement::Last)?;
+    sync.register_service_routine(recorder(4, IrqReturn::Handled), Placement::First)?;
+    sync.connect(Flags::NONE)?;
+    kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+    sync.disconnect();
+    kunit_expect_eq!(test, calls_of(&sync).as_slice(), &[4u8, 2, 1, 3][..]);
+    Ok(())
+}
+
+fn unhandled_interrupt_reports_irq_none(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let irq = lines.irq(0)?;
+    let sync = new_sync(&lines, 0, DispatchMode::Normal)?;
+    let handle = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
+    let routine_handle = handle.clone();
+    sync.register_service_routine(
+        move |_| IrqReturn::from_handled(routine_handle.load(Ordering::Relaxed)),
+        Placement::Last,
+    )?;
+    sync.connect(Flags::NONE)?;
+
+    // SAFETY: `irq` is a live line; the counter is only read.
+    let kernel_unhandled = || unsafe { (*bindings::irq_to_desc(irq)).irqs_unhandled };
+    let before = kernel_unhandled();
+    kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+    kunit_expect_eq!(test, kernel_unhandled(), before + 1);
+
+    handle.store(true, Ordering::Relaxed);
+    kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+    kunit_expect_eq!(test, kernel_unhandled(), before + 1);
+    sync.disconnect();
+    kunit_expect_eq!(
+        test,
+        sync.statistics(),
+        Statistics {
+            handled: 1,
+            unhandled: 1,
+            repeat_limit_hits: 0
+        }
+    );
+    Ok(())
+}
+
+fn unconnected_object_sees_no_interrupt(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let sync = new_sync(&lines, 0, DispatchMode::Normal)?;
+    sync.register_service_routine(recorder(1, IrqReturn::Handled), Placement::Last)?;
+    lines.fire(0)?;
+    kunit_expect!(test, !sync.is_connected());
+    kunit_expect_eq!(test, dispatched(sync.statistics()), 0);
+    kunit_expect_eq!(test, calls_of(&sync).len(), 0);
+    Ok(())
+}
+
+fn connect_twice_fails_with_ebusy(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let sync = new_sync(&lines, 0, DispatchMode::Normal)?;
+    sync.register_service_routine(recorder(1, IrqReturn::Handled), Placement::Last)?;
+    sync.connect(Flags::NONE)?;
+    kunit_expect_eq!(test, sync.connect(Flags::NONE), Err(EBUSY));
+    kunit_expect_eq!(test, sync.connect(Flags::SHARED), Err(EBUSY));
+    // Still connected once: one interrupt, one call.
+    kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+    sync.disconnect();
+    kunit_expect_eq!(test, calls_of(&sync).as_slice(), &[1u8][..]);
+    Ok(())
+}
+
+fn disconnect_when_disconnected_does_nothing(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let sync = new_sync(&lines, 0, DispatchMode::Normal)?;
+    sync.disconnect();
+    kunit_expect!(test, !sync.is_connected());
+    sync.connect(Flags::NONE)?;
+    sync.disconnect();
+    sync.disconnect();
+    kunit_expect!(test, !sync.is_connected());
+    Ok(())
+}
+
+fn reconnect_after_disconnect(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let sync = new_sync(&lines, 0, DispatchMode::Normal)?;
+    sync.register_service_routine(recorder(1, IrqReturn::Handled), Placement::Last)?;
+    for _ in 0..3 {
+        sync.connect(Flags::NONE)?;
+        kunit_expect!(test, sync.is_connected());
+        kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+        sync.disconnect();
+        // Disconnected: the line is masked and the interrupt goes nowhere.
+        lines.fire(0)?;
+    }
+    kunit_expect_eq!(test, calls_of(&sync).as_slice(), &[1u8, 1, 1][..]);
+    Ok(())
+}
+
+fn connect_to_missing_line_fails_with_einval(test: &Test) -> Result {
+    let sync = KBox::pin_init(
+        new_interrupt_sync!(u32::MAX, DispatchMode::Normal, Trace::default()),
+        GFP_KERNEL,
+    )?;
+    kunit_expect_eq!(test, sync.connect(Flags::NONE), Err(EINVAL));
+    kunit_expect_eq!(test, sync.connect(Flags::SHARED), Err(EINVAL));
+    kunit_expect!(test, !sync.is_connected());
+    kunit_expect_eq!(test, sync.irq(), u32::MAX);
+    Ok(())
+}
+
+fn connect_to_exclusive_line_in_use_fails_with_ebusy(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let first = new_sync(&lines, 0, DispatchMode::Normal)?;
+    let second = new_sync(&lines, 0, DispatchMode::Normal)?;
+    first.connect(Flags::NONE)?;
+    kunit_expect_eq!(test, second.connect(Flags::NONE), Err(EBUSY));
+    kunit_expect_eq!(test, second.connect(Flags::SHARED), Err(EBUSY));
+    kunit_expect!(test, !second.is_connected());
+    first.disconnect();
+    // Once free, the line can be taken.
+    kunit_expect_eq!(test, second.connect(Flags::NONE), Ok(()));
+    second.disconnect();
+    Ok(())
+}
+
+fn drop_while_connected_frees_the_line(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let irq = lines.irq(0)?;
+    let sync = new_sync(&lines, 0, DispatchMode::Normal)?;
+    sync.register_service_routine(recorder(1, IrqReturn::Handled), Placement::Last)?;
+    sync.connect(Flags::NONE)?;
+    kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+    // SAFETY: `irq` is a live line.
+    kunit_expect!(test, unsafe { bindings::irq_has_action(irq) });
+    drop(sync);
+    // SAFETY: `irq` is a live line.
+    kunit_expect!(test, !unsafe { bindings::irq_has_action(irq) });
+    let again = new_sync(&lines, 0, DispatchMode::Normal)?;
+    kunit_expect_eq!(test, again.connect(Flags::NONE), Ok(()));
+    Ok(())
+}
+
+fn register_while_connected(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let sync = new_sync(&lines, 0, DispatchMode::All)?;
+    sync.register_service_routine(recorder(1, IrqReturn::Handled), Placement::Last)?;
+    sync.connect(Flags::NONE)?;
+    kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+    sync.register_service_routine(recorder(2, IrqReturn::Handled), Placement::Last)?;
+    sync.register_service_routine(recorder(0, IrqReturn::Handled), Placement::First)?;
+    kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+    sync.disconnect();
+    kunit_expect_eq!(test, calls_of(&sync).as_slice(), &[1u8, 0, 1, 2][..]);
+    Ok(())
+}
+
+fn shared_line_serves_two_objects(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let first = new_sync(&lines, 0, DispatchMode::Normal)?;
+    let second = new_sync(&lines, 0, DispatchMode::Normal)?;
+    first.register_service_routine(recorder(1, IrqReturn::Handled), Placement::Last)?;
+    second.register_service_routine(recorder(2, IrqReturn::Handled), Placement::Last)?;
+    first.connect(Flags::SHARED)?;
+    second.connect(Flags::SHARED)?;
+    kunit_expect!(test, fire_and_wait(&lines, 0, &first)?);
+    kunit_expect!(test, wait_until(|| dispatched(second.statistics()) == 1));
+    kunit_expect_eq!(test, calls_of(&first).as_slice(), &[1u8][..]);
+    kunit_expect_eq!(test, calls_of(&second).as_slice(), &[2u8][..]);
+    // Disconnecting one leaves the other connected.
+    first.disconnect();
+    kunit_expect!(test, fire_and_wait(&lines, 0, &second)?);
+    kunit_expect_eq!(test, second.statistics().handled, 2);
+    second.disconnect();
+    Ok(())
+}
+
+fn shared_line_quiet_object_reports_none(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let busy = new_sync(&lines, 0, DispatchMode::Normal)?;
+    let quiet = new_sync(&lines, 0, DispatchMode::Normal)?;
+    busy.register_service_routine(recorder(1, IrqReturn::Handled), Placement::Last)?;
+    quiet.register_service_routine(recorder(2, IrqReturn::None), Placement::Last)?;
+    busy.connect(Flags::SHARED)?;
+    quiet.connect(Flags::SHARED)?;
+    kunit_expect!(test, fire_and_wait(&lines, 0, &busy)?);
+    kunit_expect!(test, wait_until(|| dispatched(quiet.statistics()) == 1));
+    kunit_expect_eq!(test, busy.statistics().handled, 1);
+    kunit_expect_eq!(test, quiet.statistics().unhandled, 1);
+    kunit_expect_eq!(test, quiet.statistics().handled, 0);
+    quiet.disconnect();
+    busy.disconnect();
+    Ok(())
+}
+
+fn debug_shirq_calls_handler_once_on_disconnect(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let sync = new_sync(&lines, 0, DispatchMode::Normal)?;
+    sync.register_service_routine(recorder(1, IrqReturn::None), Placement::Last)?;
+    sync.connect(Flags::SHARED)?;
+    sync.disconnect();
+    // With CONFIG_DEBUG_SHIRQ, free_irq() calls a shared handler once more after removing it; the
+    // quiet device answers IRQ_NONE and the object survives it.
+    let expected = u64::from(cfg!(CONFIG_DEBUG_SHIRQ));
+    kunit_expect_eq!(test, sync.statistics().unhandled, expected);
+    kunit_expect_eq!(test, calls_of(&sync).len() as u64, expected);
+    // An exclusive line gets no such call.
+    sync.connect(Flags::NONE)?;
+    sync.disconnect();
+    kunit_expect_eq!(test, sync.statistics().unhandled, expected);
+    Ok(())
+}
+
+fn irq_number_and_mode_are_reported(test: &Test) -> Result {
+    let lines = SimLines::new(2)?;
+    let sync = new_sync(&lines, 1, DispatchMode::Repeat)?;
+    kunit_expect_eq!(test, sync.irq(), lines.irq(1)?);
+    kunit_expect!(test, lines.irq(0)? != lines.irq(1)?);
+    kunit_expect_eq!(test, sync.mode(), DispatchMode::Repeat);
+    Ok(())
+}
+
+fn synchronize_waits_for_running_routines(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let sync = new_sync(&lines, 0, DispatchMode::Normal)?;
+    // Disconnected: nothing to wait for, and no error.
+    sync.synchronize();
+    let started = Arc::new(AtomicU32::new(0), GFP_KERNEL)?;
+    let finished = Arc::new(AtomicU32::new(0), GFP_KERNEL)?;
+    let (s, f) = (started.clone(), finished.clone());
+    sync.register_service_routine(
+        move |_| {
+            s.fetch_add(1, Ordering::Relaxed);
+            for _ in 0..10_000 {
+                core::hint::spin_loop();
+            }
+            f.fetch_add(1, Ordering::Release);
+            IrqReturn::Handled
+        },
+        Placement::Last,
+    )?;
+    sync.connect(Flags::NONE)?;
+    lines.fire(0)?;
+    kunit_expect!(test, wait_until(|| started.load(Ordering::Relaxed) == 1));
+    sync.synchronize();
+    kunit_expect_eq!(test, finished.load(Ordering::Acquire), 1);
+    sync.disconnect();
+    Ok(())
+}
+
+fn state_is_shared_between_routines_and_process_context(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let sync = new_sync(&lines, 0, DispatchMode::Normal)?;
+    sync.register_service_routine(
+        |trace| {
+            trace.value *= 10;
+            IrqReturn::Handled
+        },
+        Placement::Last,
+    )?;
+    sync.connect(Flags::NONE)?;
+    sync.call_synchronized(|trace| trace.value = 4);
+    kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+    kunit_expect_eq!(test, sync.call_synchronized(|trace| trace.value), 40u64);
+    sync.call_synchronized(|trace| trace.value += 2);
+    kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+    kunit_expect_eq!(test, sync.call_synchronized(|trace| trace.value), 420u64);
+    sync.disconnect();
+    Ok(())
+}
+
+struct CountingHandler(AtomicU32);
+
+impl Handler for CountingHandler {
+    fn handle_irq(&self) -> IrqReturn {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        IrqReturn::Handled
+    }
+}
+
+fn registration_requests_and_frees_the_line(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let irq = lines.irq(0)?;
+    let registration = KBox::pin_init(
+        Registration::new(
+            irq,
+            Flags::NONE,
+            c_str!("rust_irq_sync_test"),
+            CountingHandler(AtomicU32::new(0)),
+        ),
+        GFP_KERNEL,
+    )?;
+    kunit_expect_eq!(test, registration.irq(), irq);
+    lines.handle(0)?;
+    lines.fire(0)?;
+    kunit_expect!(test, wait_until(|| registration.handler().0.load(Ordering::Relaxed) == 2));
+    drop(registration);
+    // SAFETY: `irq` is a live line.
+    kunit_expect!(test, !unsafe { bindings::irq_has_action(irq) });
+    Ok(())
+}
+
+fn sim_lines_reject_a_missing_line(test: &Test) -> Result {
+    let lines = SimLines::new(2)?;
+    kunit_expect_eq!(test, lines.len(), 2);
+    kunit_expect_eq!(test, lines.irq(2), Err(EINVAL));
+    kunit_expect_eq!(test, lines.fire(2), Err(EINVAL));
+    kunit_expect_eq!(test, lines.handle(7), Err(EINVAL));
+    Ok(())
+}
+
+/// Runs `f` on `cpu`, in process context, and returns when it has returned.
+fn run_on_cpu<F: FnMut()>(cpu: u32, mut f: F) -> Result {
+    /// # Safety
+    ///
+    /// `data` must point to a `G` that is not otherwise accessed during the call.
+    unsafe extern "C" fn call<G: FnMut()>(data: *mut c_void) -> c_int {
+        // SAFETY: `data` is the `&mut F` passed below, alive until `smp_call_on_cpu()` returns.
+        let f = unsafe { &mut *data.cast::<G>() };
+        f();
+        0
+    }
+    // SAFETY: `f` outlives the call, which waits for `call::<F>` to return.
+    to_result(unsafe {
+        bindings::smp_call_on_cpu(
+            cpu,
+            Some(call::<F>),
+            (&mut f as *mut F).cast::<c_void>(),
+            false,
+        )
+    })
+}
+
+type Job = KBox<dyn FnMut() + Send>;
+
+/// Boxes `f` for [`spawn_on_cpu`].
+fn job(f: impl FnMut() + Send + 'static) -> Result<Job> {
+    let job = KBox::into_raw(KBox::new(f, GFP_KERNEL)?);
+    // SAFETY: `job` comes from `KBox::into_raw` above; the pointer to the trait object keeps the
+    // same allocation, layout and value.
+    Ok(unsafe { KBox::from_raw(job as *mut (dyn FnMut() + Send)) })
+}
+
+/// Runs `job` once in a new kernel thread bound to `cpu`, and returns without waiting for it.
+fn spawn_on_cpu(cpu: u32, job: Job) -> Result {
+    /// # Safety
+    ///
+    /// `data` must come from `KBox::into_raw` on a `KBox<Job>`, and be used only here.
+    unsafe extern "C" fn thread(data: *mut c_void) -> c_int {
+        // SAFETY: `data` comes from `KBox::into_raw` in `spawn_on_cpu`, handed over to this thread.
+        let mut job = unsafe { KBox::from_raw(data.cast::<Job>()) };
+        (**job)();
+        0
+    }
+
+    let data = KBox::into_raw(KBox::new(job, GFP_KERNEL)?);
+    // SAFETY: `thread` has the signature the kernel expects and takes ownership of `data`; the
+    // name is a format without conversions.
+    let task = unsafe {
+        bindings::kthread_create_on_node(
+            Some(thread),
+            data.cast::<c_void>(),
+            -1,
+            c_str!("rust_irq_sync").as_char_ptr(),
+        )
+    };
+    match from_err_ptr(task) {
+        Ok(task) => {
+            // SAFETY: `task` was just created and has not run yet, so it may be bound; waking it
+            // up hands `data` over to `thread`.
+            unsafe {
+                bindings::kthread_bind(task, cpu);
+                bindings::wake_up_process(task);
+            }
+            Ok(())
+        }
+        Err(error) => {
+            // SAFETY: The thread was not created, so `data` is still owned here.
+            drop(unsafe { KBox::from_raw(data) });
+            Err(error)
+        }
+    }
+}
+
+/// A read-modify-write with a window in which an unsynchronised writer would be lost.
+fn slow_increment(value: u64) -> u64 {
+    let value = core::hint::black_box(value);
+    for _ in 0..16 {
+        core::hint::spin_loop();
+    }
+    value + 1
+}
+
+/// The device state of the concurrency case.
+struct Counters {
+    from_interrupts: u64,
+    from_process: u64,
+    total: u64,
+}
+
+fn concurrency_counts_are_exact(test: &Test) -> Result {
+    const INTERRUPTS: u64 = 100_000;
+
+    // SAFETY: Reading the number of online CPUs has no preconditions.
+    let online =
+        unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::__num_online_cpus.counter)) };
+    if online < 2 {
+        test.skip("needs two online CPUs");
+        return Ok(());
+    }
+
+    let lines = Arc::new(SimLines::new(1)?, GFP_KERNEL)?;
+    let sync = Arc::pin_init(
+        new_interrupt_sync!(
+            lines.irq(0)?,
+            DispatchMode::Normal,
+            Counters {
+                from_interrupts: 0,
+                from_process: 0,
+                total: 0
+            },
+            "rust_irq_sync_stress"
+        ),
+        GFP_KERNEL,
+    )?;
+    let handled = Arc::new(AtomicU64::new(0), GFP_KERNEL)?;
+    let routine_handled = handled.clone();
+    sync.register_service_routine(
+        move |counters| {
+            counters.from_interrupts += 1;
+            counters.total = slow_increment(counters.total);
+            routine_handled.fetch_add(1, Ordering::Release);
+            IrqReturn::Handled
+        },
+        Placement::Last,
+    )?;
+    sync.connect(Flags::NONE)?;
+
+    // CPU 1 fires the interrupts, one after the other; they are serviced on CPU 1.
+    let fired_all = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
+    let lost = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
+    let finished = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
+    {
+        let (lines, handled) = (lines.clone(), handled.clone());
+        let (fired_all, lost, finished) = (fired_all.clone(), lost.clone(), finished.clone());
+        spawn_on_cpu(
+            1,
+            job(move || {
+            for n in 1..=INTERRUPTS {
+                if lines.fire(0).is_err() || !wait_until(|| handled.load(Ordering::Acquire) >= n) {
+                    lost.store(true, Ordering::Relaxed);
+                    break;
+                }
+            }
+            fired_all.store(true, Ordering::Release);
+            finished.store(true, Ordering::Release);
+            })?,
+        )?;
+    }
+
+    // Meanwhile CPU 0 updates the same state through `call_synchronized`.
+    run_on_cpu(0, || {
+        while !fired_all.load(Ordering::Acquire) {
+            sync.call_synchronized(|counters| {
+                counters.from_process += 1;
+                counters.total = slow_increment(counters.total);
+            });
+        }
+    })?;
+    kunit_expect!(test, wait_until(|| finished.load(Ordering::Acquire)));
+    sync.disconnect();
+
+    kunit_expect!(test, !lost.load(Ordering::Relaxed));
+    let (from_interrupts, from_process, total) = sync.call_synchronized(|c| {
+        (c.from_interrupts, c.from_process, c.total)
+    });
+    pr_info!(
+        "    # concurrency: {from_interrupts} interrupts on CPU 1, {from_process} synchronized calls on CPU 0\n"
+    );
+    kunit_expect_eq!(test, from_interrupts, INTERRUPTS);
+    kunit_expect!(test, from_process > 0);
+    kunit_expect_eq!(test, total, from_interrupts + from_process);
+    kunit_expect_eq!(test, sync.statistics().handled, INTERRUPTS);
+    Ok(())
+}
+
+crate::kunit_suite!(
+    "rust_irq_sync",
+    [
+        spinlock_irq_returns_closure_value,
+        spinlock_irq_disables_and_restores_interrupts,
+        spinlock_irq_nested_locks_restore_in_order,
+        call_synchronized_returns_any_type,
+        call_synchronized_returns_result,
+        call_synchronized_runs_with_interrupts_disabled,
+        routines_run_with_interrupts_disabled,
+        normal_mode_stops_at_first_handler,
+        normal_mode_calls_all_when_none_handles,
+        all_mode_calls_each_routine_once,
+        repeat_mode_loops_until_a_quiet_pass,
+        repeat_mode_stops_a_stuck_device,
+        placement_first_and_last,
+        unhandled_interrupt_reports_irq_none,
+        unconnected_object_sees_no_interrupt,
+        connect_twice_fails_with_ebusy,
+        disconnect_when_disconnected_does_nothing,
+        reconnect_after_disconnect,
+        connect_to_missing_line_fails_with_einval,
+        connect_to_exclusive_line_in_use_fails_with_ebusy,
+        drop_while_connected_frees_the_line,
+        register_while_connected,
+        shared_line_serves_two_objects,
+        shared_line_quiet_object_reports_none,
+        debug_shirq_calls_handler_once_on_disconnect,
+        irq_number_and_mode_are_reported,
+        synchronize_waits_for_running_routines,
+        state_is_shared_between_routines_and_process_context,
+        registration_requests_and_frees_the_line,
+        sim_lines_reject_a_missing_line,
+        concurrency_counts_are_exact,
+    ]
+);

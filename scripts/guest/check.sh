@@ -1,0 +1,29 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest tests of `make check`. The KUnit suites have already run during boot; this adds tests
+# that need user space. Each result is a line "irqsync-test: ok NAME" or
+# "irqsync-test: not ok NAME # why", which the host counts.
+
+result() {
+	if [ "$1" -eq 0 ]; then
+		echo "irqsync-test: ok $2"
+	else
+		echo "irqsync-test: not ok $2 # $3"
+	fi
+}
+
+# The demo module runs its account at load time and must unload cleanly, every time.
+failed=0
+for i in 1 2 3 4 5; do
+	insmod /modules/rust_irqsync_demo.ko || { failed=1; break; }
+	rmmod rust_irqsync_demo || { failed=1; break; }
+done
+result $failed demo_loads_and_unloads_five_times "insmod or rmmod failed at round $i"
+
+dmesg | grep -q "rust_irqsync_demo: demo finished" 
+result $? demo_reports_its_account "the demo did not report its account"
+
+grep -q rust_irqsync_demo /proc/modules
+[ $? -ne 0 ]
+result $? demo_leaves_no_module_behind "rust_irqsync_demo is still loaded"

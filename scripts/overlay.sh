@@ -1,0 +1,50 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Lays the irqsync overlay on a kernel tree: every file the project adds under rust/,
+# samples/ and Documentation/ is linked in place (so an edit in the repository is what the
+# next build sees), the project Kconfig is linked as irqsync/Kconfig, and the patch series
+# under scripts/patches/ is applied once. Refuses to shadow a file the kernel already has.
+#
+# Usage: scripts/overlay.sh KERNEL_TREE
+
+set -eu
+
+ksrc=$(realpath "$1")
+repo=$(realpath "$(dirname "$0")/..")
+cd "$repo"
+
+link() {
+	local src=$repo/$1 dst=$ksrc/$2
+
+	if [ -L "$dst" ]; then
+		[ "$(readlink "$dst")" = "$src" ] && return 0
+		rm "$dst"
+	elif [ -e "$dst" ]; then
+		echo "overlay: $2 is a kernel file; the overlay only adds files" >&2
+		exit 1
+	fi
+	mkdir -p "$(dirname "$dst")"
+	ln -s "$src" "$dst"
+}
+
+# Links whose file was removed or renamed in the repository.
+find "$ksrc/rust" "$ksrc/samples" "$ksrc/Documentation" -xtype l -delete 2>/dev/null || true
+[ -d "$ksrc/irqsync" ] && find "$ksrc/irqsync" -xtype l -delete
+
+while IFS= read -r f; do
+	link "$f" "$f"
+done < <(find rust samples Documentation -type f 2>/dev/null | sort)
+link Kconfig irqsync/Kconfig
+
+for p in scripts/patches/*.patch; do
+	if patch -d "$ksrc" -p1 -R -f -s --dry-run < "$p" >/dev/null 2>&1; then
+		continue
+	fi
+	if ! patch -d "$ksrc" -p1 -f -s --dry-run < "$p" >/dev/null 2>&1; then
+		echo "overlay: $p does not apply to $ksrc" >&2
+		exit 1
+	fi
+	echo "  PATCH   $(basename "$p")"
+	patch -d "$ksrc" -p1 -f -s --no-backup-if-mismatch < "$p"
+done
