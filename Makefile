@@ -69,9 +69,13 @@ initramfs: kernel
 	@scripts/mkinitramfs.sh $(KOBJ) $(BUILD)/initramfs.cpio.gz
 
 run: initramfs
-	@scripts/boot.sh --mode run --log $(BUILD)/run.log
+	@echo "  BOOT    QEMU (TCG, 2 vCPUs): the InterruptSync demo"
+	@scripts/boot.sh --mode run --log $(BUILD)/logs/run.log --quiet
+	@sed -n '/irqsync-run:/,$$p' $(BUILD)/logs/run.log | tr -d '\r' | \
+		sed -E 's/^\[ *[0-9.]+\] (rust_irqsync_demo: )?//'
+	@echo "  (whole boot log: $(BUILD)/logs/run.log)"
 
-check: initramfs
+check: kernel
 	@scripts/check.sh
 
 bench: initramfs

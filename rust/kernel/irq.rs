@@ -21,7 +21,9 @@ mod sync_tests;
 
 pub use flags::Flags;
 pub use request::{Handler, IrqReturn, Registration};
-pub use sync::{new_interrupt_sync, DispatchMode, InterruptSync, Placement, Statistics, MAX_REPEAT_PASSES};
+pub use sync::{
+    new_interrupt_sync, DispatchMode, InterruptSync, Placement, Statistics, MAX_REPEAT_PASSES,
+};
 
 /// Returns whether interrupts are disabled on the local CPU.
 ///

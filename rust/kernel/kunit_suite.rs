@@ -2,7 +2,7 @@
 
 //! KUnit test suites written in Rust.
 //!
-//! [`kunit_suite!`] declares a suite whose cases are plain Rust functions; KUnit runs it like a
+//! [`kunit_suite!`](crate::kunit_suite!) declares a suite whose cases are plain Rust functions; KUnit runs it like a
 //! suite declared in C with `kunit_test_suite()`, and reports it in KTAP. A case gets a [`Test`]
 //! to record failed expectations on, and returns a [`Result`]: an error fails the case.
 //!
@@ -23,7 +23,8 @@ pub struct Test {
 impl Test {
     /// Records the failure of expectation `condition` at `file:line`, with `details`.
     ///
-    /// Use [`kunit_expect!`] and [`kunit_expect_eq!`] rather than calling this.
+    /// Use [`kunit_expect!`](crate::kunit_expect!) and [`kunit_expect_eq!`](crate::kunit_expect_eq!)
+    /// rather than calling this.
     #[doc(hidden)]
     pub fn fail(&self, condition: &str, file: &str, line: u32, details: fmt::Arguments<'_>) {
         // SAFETY: By the type invariant `raw` is the running case; `name` is set before it runs.
@@ -162,9 +163,9 @@ pub const fn suite(name: &str, cases: *mut bindings::kunit_case) -> bindings::ku
 
 /// Declares a KUnit test suite of Rust functions.
 ///
-/// Each case is a `fn(&Test) -> Result`; a failed [`kunit_expect!`] or an error fails it. In
-/// the kernel image the suite runs at boot with the built-in suites; in a module, when the module
-/// is loaded.
+/// Each case is a `fn(&Test) -> Result`; a failed [`kunit_expect!`](crate::kunit_expect!) or an
+/// error fails it. In the kernel image the suite runs at boot with the built-in suites; in a
+/// module, when the module is loaded.
 ///
 /// # Examples
 ///

@@ -165,7 +165,12 @@ impl<H: Handler> PinnedDrop for Registration<H> {
         // SAFETY: By the type invariant the handler is registered on `irq` with this address as
         // `dev_id`. `free_irq()` returns after the last invocation has finished, before the
         // handler is dropped.
-        unsafe { bindings::free_irq(self.irq, self.as_ref().get_ref() as *const Self as *mut c_void) };
+        unsafe {
+            bindings::free_irq(
+                self.irq,
+                self.as_ref().get_ref() as *const Self as *mut c_void,
+            )
+        };
     }
 }
 

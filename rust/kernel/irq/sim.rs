@@ -10,7 +10,7 @@
 
 use crate::{
     alloc::{flags::GFP_KERNEL, KVec},
-    error::{from_err_ptr, to_result, Result},
+    error::{from_err_ptr, to_result, Error, Result},
     prelude::*,
 };
 use core::ptr::NonNull;
@@ -71,9 +71,8 @@ impl SimLines {
         let irqs = KVec::with_capacity(lines, GFP_KERNEL)?;
 
         // SAFETY: A domain without a firmware node is allowed.
-        let domain = from_err_ptr(unsafe {
-            bindings::irq_domain_create_sim(core::ptr::null_mut(), count)
-        })?;
+        let domain =
+            from_err_ptr(unsafe { bindings::irq_domain_create_sim(core::ptr::null_mut(), count) })?;
         let domain = NonNull::new(domain).ok_or(ENOMEM)?;
 
         // INVARIANT: No line is mapped yet and `irqs` is empty.
@@ -119,6 +118,38 @@ impl SimLines {
                 true,
             )
         })
+    }
+
+    /// Raises line `index` and returns once its handlers have run, or `ETIMEDOUT` if the interrupt
+    /// is still pending after about a second. May sleep.
+    ///
+    /// A line nobody requested ignores the interrupt, and this returns at once.
+    pub fn fire_and_wait(&self, index: usize) -> Result {
+        let irq = self.irq(index)?;
+        self.fire(index)?;
+        let mut pending = true;
+        for _ in 0..1000 {
+            // SAFETY: `irq` is a line of this live domain and `pending` is valid for writes.
+            to_result(unsafe {
+                bindings::irq_get_irqchip_state(
+                    irq,
+                    bindings::irqchip_irq_state_IRQCHIP_STATE_PENDING,
+                    &mut pending,
+                )
+            })?;
+            if !pending {
+                break;
+            }
+            // SAFETY: The function may sleep, and the caller's context allows it.
+            unsafe { bindings::msleep(1) };
+        }
+        if pending {
+            return Err(Error::from_errno(-(bindings::ETIMEDOUT as i32)));
+        }
+        // The interrupt was taken; wait for a handler still running on another CPU.
+        // SAFETY: `irq` is a line of this live domain; the caller may sleep.
+        unsafe { bindings::synchronize_irq(irq) };
+        Ok(())
     }
 
     /// Runs the handlers of line `index` now, on this CPU with local interrupts disabled, through

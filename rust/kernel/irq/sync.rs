@@ -235,7 +235,7 @@ struct Connection<T: Send>(Pin<KBox<Registration<ServiceHandler<T>>>>);
 ///
 /// The object is pinned: it is `!Unpin` and only built in place from [`InterruptSync::new`], so
 /// `shared` keeps its address until the object is dropped. `connection` holds the registration of
-/// a [`ServiceHandler`] pointing to `shared` whenever the object is connected.
+/// a `ServiceHandler` pointing to `shared` whenever the object is connected.
 ///
 /// # Examples
 ///
@@ -340,9 +340,8 @@ impl<T: Send + 'static> InterruptSync<T> {
         let routine = KBox::into_raw(KBox::new(routine, GFP_KERNEL)?);
         // SAFETY: `routine` comes from `KBox::into_raw` above; turning it into a pointer to the
         // trait object keeps the same allocation, layout and value.
-        let routine: ServiceRoutine<T> = unsafe {
-            KBox::from_raw(routine as *mut (dyn FnMut(&mut T) -> IrqReturn + Send))
-        };
+        let routine: ServiceRoutine<T> =
+            unsafe { KBox::from_raw(routine as *mut (dyn FnMut(&mut T) -> IrqReturn + Send)) };
         let node = KBox::new(
             RoutineNode {
                 routine,

@@ -4,8 +4,8 @@
 //! real interrupts fired on simulated lines.
 
 use super::{
-    sim::SimLines, DispatchMode, Flags, Handler, InterruptSync, IrqReturn, Placement,
-    Registration, Statistics, MAX_REPEAT_PASSES,
+    sim::SimLines, DispatchMode, Flags, Handler, InterruptSync, IrqReturn, Placement, Registration,
+    Statistics, MAX_REPEAT_PASSES,
 };
 use crate::{
     c_str,
@@ -49,7 +49,12 @@ type TestSync = Pin<KBox<InterruptSync<Trace>>>;
 
 fn new_sync(lines: &SimLines, index: usize, mode: DispatchMode) -> Result<TestSync> {
     KBox::pin_init(
-        new_interrupt_sync!(lines.irq(index)?, mode, Trace::default(), "rust_irq_sync_test"),
+        new_interrupt_sync!(
+            lines.irq(index)?,
+            mode,
+            Trace::default(),
+            "rust_irq_sync_test"
+        ),
         GFP_KERNEL,
     )
 }
@@ -112,7 +117,10 @@ fn spinlock_irq_returns_closure_value(test: &Test) -> Result {
 fn spinlock_irq_disables_and_restores_interrupts(test: &Test) -> Result {
     let lock = KBox::pin_init(new_spinlock_irq!(()), GFP_KERNEL)?;
     kunit_expect!(test, !super::local_interrupts_disabled());
-    kunit_expect!(test, lock.with_lock(|()| super::local_interrupts_disabled()));
+    kunit_expect!(
+        test,
+        lock.with_lock(|()| super::local_interrupts_disabled())
+    );
     kunit_expect!(test, !super::local_interrupts_disabled());
     Ok(())
 }
@@ -255,7 +263,11 @@ fn repeat_mode_loops_until_a_quiet_pass(test: &Test) -> Result {
     kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
     sync.disconnect();
     // Three passes that handled, then one quiet pass; each pass calls both routines.
-    kunit_expect_eq!(test, calls_of(&sync).as_slice(), &[1u8, 2, 1, 2, 1, 2, 1, 2][..]);
+    kunit_expect_eq!(
+        test,
+        calls_of(&sync).as_slice(),
+        &[1u8, 2, 1, 2, 1, 2, 1, 2][..]
+    );
     kunit_expect_eq!(
         test,
         sync.statistics(),
@@ -580,7 +592,10 @@ fn registration_requests_and_frees_the_line(test: &Test) -> Result {
     kunit_expect_eq!(test, registration.irq(), irq);
     lines.handle(0)?;
     lines.fire(0)?;
-    kunit_expect!(test, wait_until(|| registration.handler().0.load(Ordering::Relaxed) == 2));
+    kunit_expect!(
+        test,
+        wait_until(|| registration.handler().0.load(Ordering::Relaxed) == 2)
+    );
     drop(registration);
     // SAFETY: `irq` is a live line.
     kunit_expect!(test, !unsafe { bindings::irq_has_action(irq) });
@@ -689,8 +704,9 @@ fn concurrency_counts_are_exact(test: &Test) -> Result {
     const INTERRUPTS: u64 = 100_000;
 
     // SAFETY: Reading the number of online CPUs has no preconditions.
-    let online =
-        unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::__num_online_cpus.counter)) };
+    let online = unsafe {
+        core::ptr::read_volatile(core::ptr::addr_of!(bindings::__num_online_cpus.counter))
+    };
     if online < 2 {
         test.skip("needs two online CPUs");
         return Ok(());
@@ -733,14 +749,16 @@ fn concurrency_counts_are_exact(test: &Test) -> Result {
         spawn_on_cpu(
             1,
             job(move || {
-            for n in 1..=INTERRUPTS {
-                if lines.fire(0).is_err() || !wait_until(|| handled.load(Ordering::Acquire) >= n) {
-                    lost.store(true, Ordering::Relaxed);
-                    break;
+                for n in 1..=INTERRUPTS {
+                    if lines.fire(0).is_err()
+                        || !wait_until(|| handled.load(Ordering::Acquire) >= n)
+                    {
+                        lost.store(true, Ordering::Relaxed);
+                        break;
+                    }
                 }
-            }
-            fired_all.store(true, Ordering::Release);
-            finished.store(true, Ordering::Release);
+                fired_all.store(true, Ordering::Release);
+                finished.store(true, Ordering::Release);
             })?,
         )?;
     }
@@ -758,9 +776,8 @@ fn concurrency_counts_are_exact(test: &Test) -> Result {
     sync.disconnect();
 
     kunit_expect!(test, !lost.load(Ordering::Relaxed));
-    let (from_interrupts, from_process, total) = sync.call_synchronized(|c| {
-        (c.from_interrupts, c.from_process, c.total)
-    });
+    let (from_interrupts, from_process, total) =
+        sync.call_synchronized(|c| (c.from_interrupts, c.from_process, c.total));
     pr_info!(
         "    # concurrency: {from_interrupts} interrupts on CPU 1, {from_process} synchronized calls on CPU 0\n"
     );

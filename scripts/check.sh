@@ -1,0 +1,218 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make check`: every test of irqsync, counted in one summary.
+#
+#  - static: rustfmtcheck, Clippy and rustdoc warnings in the project's files (warnings are
+#    errors), checkpatch on the C helpers, the C sample and the patch series;
+#  - boot: the test kernel under QEMU (TCG, 2 vCPUs) runs the KUnit suites (each case counts)
+#    and the guest tests of scripts/guest/check.sh; the kernel log must be clean.
+#
+# Ends with "N passed, N failed" (", N skipped" when any were skipped); exits 1 on a failure.
+
+set -u
+
+repo=$(realpath "$(dirname "$0")/..")
+build=$repo/build
+ksrc=$build/linux
+kobj=$build/kernel
+logs=$build/logs
+results=$build/results.txt
+kmake=(make -s -C "$ksrc" O="$kobj" ARCH=x86_64 LLVM=1 -j"${JOBS:-$(nproc)}")
+export PATH=$HOME/.cargo/bin:$PATH
+
+mkdir -p "$logs"
+: > "$results"
+
+record() {
+	local status=$1 name=$2 detail=${3:-}
+	echo "$status $name" >> "$results"
+	if [ -n "$detail" ]; then
+		printf '%-4s %s: %s\n' "$status" "$name" "$detail"
+	else
+		printf '%-4s %s\n' "$status" "$name"
+	fi
+}
+
+# The project's Rust files, as paths relative to the kernel tree.
+project_rust_files() {
+	(cd "$repo" && find rust samples -name '*.rs' | sort)
+}
+
+# Prints the warnings and errors of a rustc/Clippy/rustdoc log whose primary location is one
+# of the project's files.
+project_diagnostics() {
+	python3 - "$1" $(project_rust_files) <<'PY'
+import re, sys
+log = open(sys.argv[1], errors='replace').read().splitlines()
+files = sys.argv[2:]
+for i, line in enumerate(log):
+    if not re.match(r'^(warning|error)(\[[A-Za-z0-9_]+\])?: ', line):
+        continue
+    if re.match(r'^(warning|error): (\d+ warnings?|aborting)', line):
+        continue
+    for follow in log[i + 1:i + 4]:
+        m = re.match(r'^\s*--> (\S+?):(\d+):\d+', follow)
+        if m:
+            if any(m.group(1) == f or m.group(1).endswith('/' + f) for f in files):
+                print(f'{m.group(1)}:{m.group(2)}: {line}')
+            break
+PY
+}
+
+static_checks() {
+	echo "== static checks"
+	if "${kmake[@]}" rustfmtcheck > "$logs/rustfmt.log" 2>&1; then
+		record PASS rustfmtcheck
+	else
+		record FAIL rustfmtcheck "see $logs/rustfmt.log"
+	fi
+
+	# Recompile the project's Rust code with Clippy: a build that did not recompile it would
+	# show none of its warnings.
+	rm -f "$kobj/rust/kernel.o" "$kobj"/samples/rust/rust_*.o
+	if "${kmake[@]}" CLIPPY=1 > "$logs/clippy.log" 2>&1; then
+		found=$(project_diagnostics "$logs/clippy.log")
+		if [ -z "$found" ]; then
+			record PASS clippy_clean
+		else
+			record FAIL clippy_clean "$(echo "$found" | wc -l) warnings, see $logs/clippy.log"
+			echo "$found" | sed 's/^/     /'
+		fi
+	else
+		record FAIL clippy_clean "the build failed, see $logs/clippy.log"
+	fi
+
+	if "${kmake[@]}" rustdoc > "$logs/rustdoc.log" 2>&1; then
+		found=$(project_diagnostics "$logs/rustdoc.log")
+		if [ -z "$found" ]; then
+			record PASS rustdoc_clean
+		else
+			record FAIL rustdoc_clean "$(echo "$found" | wc -l) warnings, see $logs/rustdoc.log"
+			echo "$found" | sed 's/^/     /'
+		fi
+	else
+		record FAIL rustdoc_clean "rustdoc failed, see $logs/rustdoc.log"
+	fi
+
+	local f out
+	for f in $(cd "$repo" && find rust samples -name '*.c' | sort) scripts/patches/*.patch; do
+		case "$f" in
+		*.patch) out=$("$ksrc/scripts/checkpatch.pl" --no-tree -q "$repo/$f" 2>&1) ;;
+		*) out=$("$ksrc/scripts/checkpatch.pl" --no-tree -q -f "$repo/$f" 2>&1) ;;
+		esac
+		if [ $? -eq 0 ] && [ -z "$out" ]; then
+			record PASS "checkpatch:$f"
+		else
+			record FAIL "checkpatch:$f" "$(echo "$out" | head -1)"
+			echo "$out" | head -20 | sed 's/^/     /'
+		fi
+	done
+}
+
+# Counts the KUnit results of a console log: every case of every suite, and each suite that
+# failed without a failed case (init errors, crashes) as a failure of its own.
+kunit_results() {
+	python3 - "$1" <<'PY'
+import re, sys
+suite = None
+cases = {}
+finished = set()
+started = []
+for raw in open(sys.argv[1], errors='replace'):
+    line = re.sub(r'^\[\s*\d+\.\d+\]\s?', '', raw.rstrip('\r\n'))
+    m = re.match(r'^    # Subtest: (\S+)', line)
+    if m:
+        suite = m.group(1)
+        started.append(suite)
+        cases[suite] = []
+        continue
+    m = re.match(r'^    (ok|not ok) \d+ (\S+)(.*)$', line)
+    if m and suite:
+        status = 'PASS' if m.group(1) == 'ok' else 'FAIL'
+        if re.search(r'#\s*SKIP', m.group(3)):
+            status = 'SKIP'
+        cases[suite].append((status, m.group(2)))
+        print(f'{status} kunit:{suite}.{m.group(2)}')
+        continue
+    m = re.match(r'^(ok|not ok) \d+ (\S+)', line)
+    if m and m.group(2) in cases:
+        finished.add(m.group(2))
+        if m.group(1) == 'not ok' and not any(s == 'FAIL' for s, _ in cases[m.group(2)]):
+            print(f'FAIL kunit:{m.group(2)} suite failed')
+for s in started:
+    if s not in finished:
+        print(f'FAIL kunit:{s} suite did not finish')
+PY
+}
+
+boot_tests() {
+	echo "== boot tests"
+	local log=$logs/check-boot.log
+	if ! "$repo/scripts/mkinitramfs.sh" "$kobj" "$build/initramfs.cpio.gz"; then
+		record FAIL initramfs "mkinitramfs failed"
+		return
+	fi
+	if "$repo/scripts/boot.sh" --mode check --log "$log" --timeout 900 --quiet; then
+		record PASS boot_completes
+	else
+		record FAIL boot_completes "see $log"
+	fi
+
+	local status name detail
+	while read -r status name detail; do
+		record "$status" "$name" "$detail"
+	done < <(kunit_results "$log")
+
+	for suite in rust_irq_sync rust_doctests_kernel; do
+		if grep -q "# Subtest: $suite" "$log"; then
+			record PASS "kunit_suite_ran:$suite"
+		else
+			record FAIL "kunit_suite_ran:$suite" "the suite did not run"
+		fi
+	done
+
+	while IFS= read -r line; do
+		case "$line" in
+		*"irqsync-test: ok "*)
+			record PASS "guest:${line##*irqsync-test: ok }" ;;
+		*"irqsync-test: not ok "*)
+			line=${line##*irqsync-test: not ok }
+			record FAIL "guest:${line%% # *}" "${line#* # }" ;;
+		esac
+	done < <(tr -d '\r' < "$log")
+
+	check_log "$log"
+}
+
+# Fails on any report of a kernel bug, warning, lockdep splat, KASAN report, atomic sleep or
+# stall in a console log.
+check_log() {
+	local log=$1 bad
+	bad=$(grep -E 'BUG:|WARNING:|Oops|Kernel panic|kernel BUG|general protection|KASAN|UBSAN|possible recursive locking|circular locking|inconsistent lock state|lockdep|sleeping function called from invalid context|scheduling while atomic|Call Trace:|nobody cared|rcu.*stall|hung_task|soft lockup' "$log" \
+		| grep -v -E 'RCU lockdep checking is enabled|lockdep: ' )
+	if [ -z "$bad" ]; then
+		record PASS "kernel_log_clean:$(basename "$log")"
+	else
+		record FAIL "kernel_log_clean:$(basename "$log")" "$(echo "$bad" | head -1)"
+		echo "$bad" | head -20 | sed 's/^/     /'
+	fi
+}
+
+static_checks
+boot_tests
+
+passed=$(grep -c '^PASS ' "$results")
+failed=$(grep -c '^FAIL ' "$results")
+skipped=$(grep -c '^SKIP ' "$results")
+echo
+if [ "$failed" -gt 0 ]; then
+	echo "Failed:"
+	grep '^FAIL ' "$results" | sed 's/^FAIL /  /'
+fi
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]
