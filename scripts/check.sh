@@ -95,11 +95,16 @@ static_checks() {
 		record FAIL rustdoc_clean "rustdoc failed, see $logs/rustdoc.log"
 	fi
 
+	# checkpatch runs from the kernel tree: inside this repository's git checkout it takes the
+	# patches for files of this repository. EMBEDDED_FILENAME is ignored for the patches: a
+	# Kconfig that sources another Kconfig always names one.
 	local f out
-	for f in $(cd "$repo" && find rust samples -name '*.c' | sort) scripts/patches/*.patch; do
+	for f in $(cd "$repo" && find rust samples -name '*.c' | sort) \
+		 $(cd "$repo" && ls scripts/patches/*.patch); do
 		case "$f" in
-		*.patch) out=$("$ksrc/scripts/checkpatch.pl" --no-tree -q "$repo/$f" 2>&1) ;;
-		*) out=$("$ksrc/scripts/checkpatch.pl" --no-tree -q -f "$repo/$f" 2>&1) ;;
+		*.patch) out=$(cd "$ksrc" && ./scripts/checkpatch.pl -q \
+				--ignore EMBEDDED_FILENAME "$repo/$f" 2>&1) ;;
+		*) out=$(cd "$ksrc" && ./scripts/checkpatch.pl -q -f "$repo/$f" 2>&1) ;;
 		esac
 		if [ $? -eq 0 ] && [ -z "$out" ]; then
 			record PASS "checkpatch:$f"

@@ -13,7 +13,7 @@ use crate::{
     alloc::{flags::GFP_KERNEL, KBox},
     error::Result,
     init::PinInit,
-    new_mutex, pin_init,
+    pin_init,
     prelude::*,
     str::CStr,
     sync::{LockClassKey, Mutex, SpinLockIrq},
@@ -85,6 +85,12 @@ pub struct Statistics {
     /// Interrupts after which [`DispatchMode::Repeat`] stopped at [`MAX_REPEAT_PASSES`].
     pub repeat_limit_hits: u64,
 }
+
+/// The lockdep name of the mutex that serialises connecting and disconnecting.
+///
+/// A `static`, so that every crate instantiating [`InterruptSync::new`] hands lockdep the same
+/// name with the one lock class key of the function.
+static CONNECTION_LOCK_NAME: &CStr = crate::c_str!("InterruptSync::connection");
 
 type ServiceRoutine<T> = KBox<dyn FnMut(&mut T) -> IrqReturn + Send>;
 
@@ -172,7 +178,10 @@ struct Shared<T> {
 
 impl<T> Shared<T> {
     fn service(&self) -> IrqReturn {
-        let (ret, first_limit_hit) = self.protected.with_lock(|p| p.dispatch(self.mode));
+        // Handlers run with local interrupts disabled: no need to save and restore them.
+        let (ret, first_limit_hit) = self
+            .protected
+            .with_lock_irqs_disabled(|p| p.dispatch(self.mode));
         if first_limit_hit {
             pr_warn!(
                 "{} (irq {}): service routines still busy after {} passes, the device may be stuck\n",
@@ -313,7 +322,7 @@ impl<T: Send + 'static> InterruptSync<T> {
                 irq,
                 name,
             }),
-            connection <- new_mutex!(None, "InterruptSync::connection"),
+            connection <- Mutex::new(None, CONNECTION_LOCK_NAME, crate::static_lock_class!()),
         })
     }
 

@@ -139,6 +139,27 @@ fn spinlock_irq_nested_locks_restore_in_order(test: &Test) -> Result {
     Ok(())
 }
 
+fn spinlock_irq_from_interrupts_disabled_context(test: &Test) -> Result {
+    let lock = KBox::pin_init(new_spinlock_irq!(1u32), GFP_KERNEL)?;
+    // With interrupts enabled it saves and disables them, as `with_lock` does.
+    kunit_expect!(
+        test,
+        lock.with_lock_irqs_disabled(|_| super::local_interrupts_disabled())
+    );
+    kunit_expect!(test, !super::local_interrupts_disabled());
+    // Nested in a section with interrupts disabled, it leaves them disabled.
+    let inner = KBox::pin_init(new_spinlock_irq!(40u32), GFP_KERNEL)?;
+    let (value, disabled) = lock.with_lock(|outer| {
+        *outer += 1;
+        let value = inner.with_lock_irqs_disabled(|v| *v + 2);
+        (value, super::local_interrupts_disabled())
+    });
+    kunit_expect_eq!(test, value, 42);
+    kunit_expect!(test, disabled);
+    kunit_expect_eq!(test, lock.with_lock(|v| *v), 2);
+    Ok(())
+}
+
 fn call_synchronized_returns_any_type(test: &Test) -> Result {
     let lines = SimLines::new(1)?;
     let sync = new_sync(&lines, 0, DispatchMode::Normal)?;
@@ -413,8 +434,13 @@ fn connect_to_exclusive_line_in_use_fails_with_ebusy(test: &Test) -> Result {
     let first = new_sync(&lines, 0, DispatchMode::Normal)?;
     let second = new_sync(&lines, 0, DispatchMode::Normal)?;
     first.connect(Flags::NONE)?;
-    kunit_expect_eq!(test, second.connect(Flags::NONE), Err(EBUSY));
-    kunit_expect_eq!(test, second.connect(Flags::SHARED), Err(EBUSY));
+    // PROBE_SHARED: the mismatch is expected, so the kernel does not dump the stack for it.
+    kunit_expect_eq!(test, second.connect(Flags::PROBE_SHARED), Err(EBUSY));
+    kunit_expect_eq!(
+        test,
+        second.connect(Flags::SHARED | Flags::PROBE_SHARED),
+        Err(EBUSY)
+    );
     kunit_expect!(test, !second.is_connected());
     first.disconnect();
     // Once free, the line can be taken.
@@ -794,6 +820,7 @@ crate::kunit_suite!(
         spinlock_irq_returns_closure_value,
         spinlock_irq_disables_and_restores_interrupts,
         spinlock_irq_nested_locks_restore_in_order,
+        spinlock_irq_from_interrupts_disabled_context,
         call_synchronized_returns_any_type,
         call_synchronized_returns_result,
         call_synchronized_runs_with_interrupts_disabled,

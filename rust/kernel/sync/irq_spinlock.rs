@@ -113,4 +113,28 @@ impl<T: ?Sized> SpinLockIrq<T> {
 
         result
     }
+
+    /// Runs `f` with the lock held, for callers that already run with local interrupts disabled,
+    /// such as interrupt handlers, and returns what `f` returns.
+    ///
+    /// It takes the lock with `spin_lock()` and skips saving and restoring the interrupt state,
+    /// as C interrupt handlers do. Called with interrupts enabled, it does what
+    /// [`SpinLockIrq::with_lock`] does.
+    pub fn with_lock_irqs_disabled<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        if !crate::irq::local_interrupts_disabled() {
+            return self.with_lock(f);
+        }
+
+        // SAFETY: By the type invariant `state` is initialised.
+        unsafe { bindings::spin_lock(self.state.get()) };
+
+        // SAFETY: The lock is held, and interrupts stay disabled on this CPU while it is, so by the
+        // type invariant no one else accesses `data` until it is released below.
+        let result = f(unsafe { &mut *self.data.get() });
+
+        // SAFETY: This CPU took the lock above with `spin_lock()`.
+        unsafe { bindings::spin_unlock(self.state.get()) };
+
+        result
+    }
 }
