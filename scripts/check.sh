@@ -60,6 +60,24 @@ for i, line in enumerate(log):
 PY
 }
 
+# Runs a command of the Rust toolchain; NAME passes if it succeeds with no warning or error
+# located in the project's files.
+rust_diagnostics_step() {
+	local name=$1 log=$2 found
+	shift 2
+	if ! "$@" > "$log" 2>&1; then
+		record FAIL "$name" "the command failed, see $log"
+		return
+	fi
+	found=$(project_diagnostics "$log")
+	if [ -z "$found" ]; then
+		record PASS "$name"
+	else
+		record FAIL "$name" "$(echo "$found" | wc -l) warnings, see $log"
+		echo "$found" | sed 's/^/     /'
+	fi
+}
+
 static_checks() {
 	echo "== static checks"
 	if "${kmake[@]}" rustfmtcheck > "$logs/rustfmt.log" 2>&1; then
@@ -71,29 +89,8 @@ static_checks() {
 	# Recompile the project's Rust code with Clippy: a build that did not recompile it would
 	# show none of its warnings.
 	rm -f "$kobj/rust/kernel.o" "$kobj"/samples/rust/rust_*.o
-	if "${kmake[@]}" CLIPPY=1 > "$logs/clippy.log" 2>&1; then
-		found=$(project_diagnostics "$logs/clippy.log")
-		if [ -z "$found" ]; then
-			record PASS clippy_clean
-		else
-			record FAIL clippy_clean "$(echo "$found" | wc -l) warnings, see $logs/clippy.log"
-			echo "$found" | sed 's/^/     /'
-		fi
-	else
-		record FAIL clippy_clean "the build failed, see $logs/clippy.log"
-	fi
-
-	if "${kmake[@]}" rustdoc > "$logs/rustdoc.log" 2>&1; then
-		found=$(project_diagnostics "$logs/rustdoc.log")
-		if [ -z "$found" ]; then
-			record PASS rustdoc_clean
-		else
-			record FAIL rustdoc_clean "$(echo "$found" | wc -l) warnings, see $logs/rustdoc.log"
-			echo "$found" | sed 's/^/     /'
-		fi
-	else
-		record FAIL rustdoc_clean "rustdoc failed, see $logs/rustdoc.log"
-	fi
+	rust_diagnostics_step clippy_clean "$logs/clippy.log" "${kmake[@]}" CLIPPY=1
+	rust_diagnostics_step rustdoc_clean "$logs/rustdoc.log" "${kmake[@]}" rustdoc
 
 	# checkpatch runs from the kernel tree: inside this repository's git checkout it takes the
 	# patches for files of this repository. EMBEDDED_FILENAME is ignored for the patches: a
