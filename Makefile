@@ -7,6 +7,7 @@
 #   make check    build, then run every test; ends with "N passed, N failed"
 #   make bench    build, then time InterruptSync against C baselines in one boot
 #   make kernel   only build
+#   make oot      build the out-of-tree module in out-of-tree/ against the built kernel
 #   make clean    remove build/
 #
 # Variables: JOBS (parallel jobs, default: all cores).
@@ -26,7 +27,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 KMAKE = $(MAKE) -s -C $(KSRC) O=$(KOBJ) ARCH=x86_64 LLVM=1 -j$(JOBS)
 FRAGMENTS := configs/base.config configs/debug.config
 
-.PHONY: help deps source overlay config kernel initramfs run check bench clean
+.PHONY: help deps source overlay config kernel oot initramfs run check bench clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -65,7 +66,11 @@ kernel: config
 	@echo "  BUILD   Linux $$(cat $(BUILD)/linux-version) with irqsync"
 	@set -o pipefail; $(KMAKE) CLIPPY=1 2>&1 | tee $(BUILD)/kernel-build.log
 
-initramfs: kernel
+# The out-of-tree module is built from a copy, so that its objects stay out of the repository.
+oot: kernel
+	@scripts/build-oot.sh $(KOBJ) $(BUILD)/out-of-tree
+
+initramfs: oot
 	@scripts/mkinitramfs.sh $(KOBJ) $(BUILD)/initramfs.cpio.gz
 
 run: initramfs

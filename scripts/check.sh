@@ -151,14 +151,34 @@ PY
 boot_tests() {
 	echo "== boot tests"
 	local log=$logs/check-boot.log
+	if "$repo/scripts/build-oot.sh" "$kobj" "$build/out-of-tree" > "$logs/oot-build.log" 2>&1 &&
+		[ -f "$build/out-of-tree/rust_irqsync_oot.ko" ]; then
+		record PASS out_of_tree_module_builds
+	else
+		rm -rf "$build/out-of-tree"
+		record FAIL out_of_tree_module_builds "see $logs/oot-build.log"
+	fi
 	if ! "$repo/scripts/mkinitramfs.sh" "$kobj" "$build/initramfs.cpio.gz"; then
 		record FAIL initramfs "mkinitramfs failed"
 		return
 	fi
-	if "$repo/scripts/boot.sh" --mode check --log "$log" --timeout 900 --quiet; then
+	# The guest asks for the edu device to be unplugged; the watcher does it over QMP.
+	local qmp=$build/qmp-check.sock unplugged=$logs/check-unplug.txt
+	: > "$log"
+	"$repo/scripts/hotplug-watcher.sh" "$log" "$qmp" "$unplugged" 900 &
+	local watcher=$!
+	if "$repo/scripts/boot.sh" --mode check --log "$log" --timeout 900 --quiet -- \
+		-device edu,id=edu0 -qmp "unix:$qmp,server=on,wait=off"; then
 		record PASS boot_completes
 	else
 		record FAIL boot_completes "see $log"
+	fi
+	kill $watcher 2>/dev/null
+	wait $watcher 2>/dev/null
+	if grep -q "device_del edu0: ok" "$unplugged" 2>/dev/null; then
+		record PASS qmp_device_del_accepted
+	else
+		record FAIL qmp_device_del_accepted "$(cat "$unplugged" 2>/dev/null | tail -1)"
 	fi
 
 	local status name detail

@@ -4,7 +4,8 @@
 # Lays the irqsync overlay on a kernel tree: every file the project adds under rust/,
 # samples/ and Documentation/ is linked in place (so an edit in the repository is what the
 # next build sees), the project Kconfig is linked as irqsync/Kconfig, and the patch series
-# under scripts/patches/ is applied once. Refuses to shadow a file the kernel already has.
+# under scripts/patches/ is applied once, and again after it changes. Refuses to shadow a
+# file the kernel already has.
 #
 # Usage: scripts/overlay.sh KERNEL_TREE
 
@@ -37,14 +38,28 @@ while IFS= read -r f; do
 done < <(find rust samples Documentation -type f 2>/dev/null | sort)
 link Kconfig irqsync/Kconfig
 
+# The series is applied as a whole: a copy of what was applied is kept in the tree, and when
+# the series changes, the old one is reversed before the new one is applied.
+applied=$ksrc/.irqsync-patches
+if [ -d "$applied" ] && diff -rq scripts/patches "$applied" >/dev/null 2>&1; then
+	exit 0
+fi
+if [ -d "$applied" ]; then
+	for p in $(ls "$applied"/*.patch 2>/dev/null | sort -r); do
+		echo "  UNPATCH $(basename "$p")"
+		patch -d "$ksrc" -p1 -R -f -s --no-backup-if-mismatch < "$p"
+	done
+	rm -rf "$applied"
+fi
+rm -rf "$applied.new"
+mkdir -p "$applied.new"
 for p in scripts/patches/*.patch; do
-	if patch -d "$ksrc" -p1 -R -f -s --dry-run < "$p" >/dev/null 2>&1; then
-		continue
-	fi
 	if ! patch -d "$ksrc" -p1 -f -s --dry-run < "$p" >/dev/null 2>&1; then
 		echo "overlay: $p does not apply to $ksrc" >&2
 		exit 1
 	fi
 	echo "  PATCH   $(basename "$p")"
 	patch -d "$ksrc" -p1 -f -s --no-backup-if-mismatch < "$p"
+	cp "$p" "$applied.new/"
 done
+mv "$applied.new" "$applied"

@@ -22,7 +22,8 @@ mod sync_tests;
 pub use flags::Flags;
 pub use request::{Handler, IrqReturn, Registration};
 pub use sync::{
-    new_interrupt_sync, DispatchMode, InterruptSync, Placement, Statistics, MAX_REPEAT_PASSES,
+    new_interrupt_sync, new_interrupt_sync_group, DispatchMode, InterruptSync, Placement,
+    Statistics, MAX_REPEAT_PASSES,
 };
 
 /// Returns whether interrupts are disabled on the local CPU.

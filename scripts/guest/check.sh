@@ -5,6 +5,8 @@
 # that need user space. Each result is a line "irqsync-test: ok NAME" or
 # "irqsync-test: not ok NAME # why", which the host counts.
 
+. /scripts/edu-tests.sh
+
 result() {
 	if [ "$1" -eq 0 ]; then
 		echo "irqsync-test: ok $2"
@@ -27,3 +29,12 @@ result $? demo_reports_its_account "the demo did not report its account"
 grep -q rust_irqsync_demo /proc/modules
 [ $? -ne 0 ]
 result $? demo_leaves_no_module_behind "rust_irqsync_demo is still loaded"
+
+# The module built outside the tree, against the built kernel, by scripts/build-oot.sh.
+insmod /modules/rust_irqsync_oot.ko &&
+	dmesg | grep -q "rust_irqsync_oot: 1000 of 1000 interrupts handled" &&
+	rmmod rust_irqsync_oot
+result $? out_of_tree_module_works "the out-of-tree module did not load, work and unload"
+
+edu_tests
+edu_hot_unplug_tests

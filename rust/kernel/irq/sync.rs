@@ -10,9 +10,9 @@
 
 use super::{Flags, Handler, IrqReturn, Registration};
 use crate::{
-    alloc::{flags::GFP_KERNEL, KBox},
-    error::Result,
-    init::PinInit,
+    alloc::{flags::GFP_KERNEL, KBox, KVec},
+    error::{Error, Result},
+    init::{self, PinInit},
     pin_init,
     prelude::*,
     str::CStr,
@@ -45,6 +45,25 @@ macro_rules! new_interrupt_sync {
     };
 }
 pub use new_interrupt_sync;
+
+/// Creates an [`InterruptSync`] initialiser for a group of lines sharing one lock, with a lockdep
+/// class for it.
+///
+/// `$lines` is a slice of lines, typically the MSI or MSI-X vectors of a device; the rest is as
+/// for [`new_interrupt_sync!`]. See [`InterruptSync::new_group`].
+#[macro_export]
+macro_rules! new_interrupt_sync_group {
+    ($lines:expr, $mode:expr, $state:expr $(, $name:literal)? $(,)?) => {
+        $crate::irq::InterruptSync::new_group(
+            $lines,
+            $mode,
+            $state,
+            $crate::optional_name!($($name)?),
+            $crate::static_lock_class!(),
+        )
+    };
+}
+pub use new_interrupt_sync_group;
 
 /// How an [`InterruptSync`] calls its service routines when its line fires.
 ///
@@ -100,17 +119,25 @@ struct RoutineNode<T> {
     next: Option<KBox<RoutineNode<T>>>,
 }
 
+/// A chain of service routines, the routines of one line.
+type Chain<T> = Option<KBox<RoutineNode<T>>>;
+
 /// Everything the lock of an [`InterruptSync`] protects.
+///
+/// # Invariants
+///
+/// `chains` has one chain per line of the object, and is never resized.
 struct Protected<T> {
     state: T,
-    routines: Option<KBox<RoutineNode<T>>>,
+    chains: KVec<Chain<T>>,
     statistics: Statistics,
 }
 
 impl<T> Protected<T> {
-    /// Links an allocated node into the chain; it allocates nothing, so it may run under the lock.
-    fn insert(&mut self, mut node: KBox<RoutineNode<T>>, placement: Placement) {
-        let mut link = &mut self.routines;
+    /// Links an allocated node into the chain of `message`, which must exist; it allocates
+    /// nothing, so it may run under the lock.
+    fn insert(&mut self, message: usize, mut node: KBox<RoutineNode<T>>, placement: Placement) {
+        let mut link = &mut self.chains[message];
         if placement == Placement::Last {
             while let Some(next) = link {
                 link = &mut next.next;
@@ -122,9 +149,9 @@ impl<T> Protected<T> {
 
     /// Calls the routines in order, stopping at the first that handles if `stop_at_handled`.
     /// Returns whether any routine handled the interrupt.
-    fn run_pass(&mut self, stop_at_handled: bool) -> bool {
+    fn run_pass(&mut self, message: usize, stop_at_handled: bool) -> bool {
         let mut handled = false;
-        let mut node = self.routines.as_deref_mut();
+        let mut node = self.chains[message].as_deref_mut();
         while let Some(current) = node {
             if (current.routine)(&mut self.state).is_handled() {
                 handled = true;
@@ -139,14 +166,14 @@ impl<T> Protected<T> {
 
     /// Dispatches one interrupt. Returns what to tell the kernel, and whether this interrupt is
     /// the first to reach [`MAX_REPEAT_PASSES`].
-    fn dispatch(&mut self, mode: DispatchMode) -> (IrqReturn, bool) {
+    fn dispatch(&mut self, message: usize, mode: DispatchMode) -> (IrqReturn, bool) {
         let mut first_limit_hit = false;
         let handled = match mode {
-            DispatchMode::Normal => self.run_pass(true),
-            DispatchMode::All => self.run_pass(false),
+            DispatchMode::Normal => self.run_pass(message, true),
+            DispatchMode::All => self.run_pass(message, false),
             DispatchMode::Repeat => {
                 let mut passes = 0;
-                while passes < MAX_REPEAT_PASSES && self.run_pass(false) {
+                while passes < MAX_REPEAT_PASSES && self.run_pass(message, false) {
                     passes += 1;
                 }
                 if passes == MAX_REPEAT_PASSES {
@@ -172,21 +199,21 @@ struct Shared<T> {
     #[pin]
     protected: SpinLockIrq<Protected<T>>,
     mode: DispatchMode,
-    irq: u32,
+    lines: KVec<u32>,
     name: &'static CStr,
 }
 
 impl<T> Shared<T> {
-    fn service(&self) -> IrqReturn {
+    fn service(&self, message: usize) -> IrqReturn {
         // Handlers run with local interrupts disabled: no need to save and restore them.
         let (ret, first_limit_hit) = self
             .protected
-            .with_lock_irqs_disabled(|p| p.dispatch(self.mode));
+            .with_lock_irqs_disabled(|p| p.dispatch(message, self.mode));
         if first_limit_hit {
             pr_warn!(
                 "{} (irq {}): service routines still busy after {} passes, the device may be stuck\n",
                 self.name,
-                self.irq,
+                self.lines[message],
                 MAX_REPEAT_PASSES
             );
         }
@@ -199,9 +226,10 @@ impl<T> Shared<T> {
 /// # Invariants
 ///
 /// `shared` points to the `shared` field of a pinned [`InterruptSync`] that disconnects, and so
-/// drops this handler, before that field is dropped.
+/// drops this handler, before that field is dropped. `message` is the index of a line of it.
 struct ServiceHandler<T> {
     shared: NonNull<Shared<T>>,
+    message: usize,
 }
 
 // SAFETY: `ServiceHandler` only gives shared access to a `Shared<T>`, whose mutable parts are
@@ -214,12 +242,12 @@ unsafe impl<T: Send> Sync for ServiceHandler<T> {}
 impl<T: Send> Handler for ServiceHandler<T> {
     fn handle_irq(&self) -> IrqReturn {
         // SAFETY: By the type invariant `shared` is valid as long as the handler exists.
-        unsafe { self.shared.as_ref() }.service()
+        unsafe { self.shared.as_ref() }.service(self.message)
     }
 }
 
-/// The line of a connected [`InterruptSync`]: dropping it frees the line.
-struct Connection<T: Send>(Pin<KBox<Registration<ServiceHandler<T>>>>);
+/// The lines of a connected [`InterruptSync`], one registration each: dropping it frees them.
+struct Connection<T: Send>(KVec<Pin<KBox<Registration<ServiceHandler<T>>>>>);
 
 /// An interrupt synchronization object: device state `T` shared by an ordered chain of interrupt
 /// service routines and process context, under one interrupt-safe spinlock.
@@ -243,8 +271,8 @@ struct Connection<T: Send>(Pin<KBox<Registration<ServiceHandler<T>>>>);
 /// # Invariants
 ///
 /// The object is pinned: it is `!Unpin` and only built in place from [`InterruptSync::new`], so
-/// `shared` keeps its address until the object is dropped. `connection` holds the registration of
-/// a `ServiceHandler` pointing to `shared` whenever the object is connected.
+/// `shared` keeps its address until the object is dropped. `connection` holds a registration of a
+/// `ServiceHandler` pointing to `shared` for every line whenever the object is connected.
 ///
 /// # Examples
 ///
@@ -295,40 +323,96 @@ pub struct InterruptSync<T: Send + 'static> {
     shared: Shared<T>,
 
     #[pin]
-    connection: Mutex<Option<Connection<T>>>,
+    connection: Mutex<Connection<T>>,
 }
 
 impl<T: Send + 'static> InterruptSync<T> {
     /// Creates an initialiser of an object for line `irq` that owns `state`.
     ///
     /// Nothing is requested until [`InterruptSync::connect`]. `name` is what `/proc/interrupts`
-    /// and lockdep show. Prefer [`new_interrupt_sync!`], which makes the lock class.
+    /// and lockdep show. Prefer [`new_interrupt_sync!`], which makes the lock class. Fails with
+    /// `ENOMEM` only.
     pub fn new(
         irq: u32,
         mode: DispatchMode,
         state: T,
         name: &'static CStr,
         key: &'static LockClassKey,
-    ) -> impl PinInit<Self> {
-        let protected = Protected {
-            state,
-            routines: None,
-            statistics: Statistics::default(),
-        };
-        pin_init!(Self {
-            shared <- pin_init!(Shared {
-                protected <- SpinLockIrq::new(protected, name, key),
-                mode,
-                irq,
-                name,
-            }),
-            connection <- Mutex::new(None, CONNECTION_LOCK_NAME, crate::static_lock_class!()),
-        })
+    ) -> impl PinInit<Self, Error> {
+        Self::new_group(&[irq], mode, state, name, key)
     }
 
-    /// Returns the interrupt line of the object (what `GetKInterrupt()` gives in PortCls).
+    /// Creates an initialiser of one object for all of `lines`, which share its lock and state.
+    ///
+    /// This is NDIS's `MsiSyncWithAllMessages`: [`InterruptSync::call_synchronized`] excludes
+    /// the routines of every line at once, and a routine of one line excludes those of the
+    /// others. Each line, or message, has its own chain of routines, registered with
+    /// [`InterruptSync::register_message_routine`]; message `i` is `lines[i]`. For one lock per
+    /// message instead, make one object per line with [`InterruptSync::new`].
+    ///
+    /// Fails with `EINVAL` if `lines` is empty and with `ENOMEM`. Prefer
+    /// [`new_interrupt_sync_group!`], which makes the lock class.
+    pub fn new_group(
+        lines: &[u32],
+        mode: DispatchMode,
+        state: T,
+        name: &'static CStr,
+        key: &'static LockClassKey,
+    ) -> impl PinInit<Self, Error> {
+        let prepared = Self::prepare(lines, state);
+        let init = move |slot: *mut Self| {
+            let (lines, protected) = prepared?;
+            let init = pin_init!(Self {
+                shared <- pin_init!(Shared {
+                    protected <- SpinLockIrq::new(protected, name, key),
+                    mode,
+                    lines,
+                    name,
+                }),
+                connection <- Mutex::new(
+                    Connection::none(),
+                    CONNECTION_LOCK_NAME,
+                    crate::static_lock_class!()
+                ),
+            });
+            // SAFETY: `slot` is valid for writes and pinned, as `pin_init_from_closure` below
+            // requires of its callers.
+            unsafe { init.__pinned_init(slot) }.map_err(|e| match e {})
+        };
+        // SAFETY: The closure either initialises all of `*slot`, or fails before writing
+        // anything.
+        unsafe { init::pin_init_from_closure(init) }
+    }
+
+    /// Allocates the line list and the chains of a new object.
+    fn prepare(lines: &[u32], state: T) -> Result<(KVec<u32>, Protected<T>)> {
+        if lines.is_empty() {
+            return Err(EINVAL);
+        }
+        let mut line_list = KVec::with_capacity(lines.len(), GFP_KERNEL)?;
+        let mut chains = KVec::with_capacity(lines.len(), GFP_KERNEL)?;
+        for &line in lines {
+            line_list.push(line, GFP_KERNEL)?;
+            chains.push(None, GFP_KERNEL)?;
+        }
+        // INVARIANT: One chain per line.
+        let protected = Protected {
+            state,
+            chains,
+            statistics: Statistics::default(),
+        };
+        Ok((line_list, protected))
+    }
+
+    /// Returns the interrupt line of the object, the first if it has several (what
+    /// `GetKInterrupt()` gives in PortCls).
     pub fn irq(&self) -> u32 {
-        self.shared.irq
+        self.shared.lines[0]
+    }
+
+    /// Returns the lines of the object, in message order.
+    pub fn lines(&self) -> &[u32] {
+        &self.shared.lines
     }
 
     /// Returns the dispatch mode of the object.
@@ -336,7 +420,7 @@ impl<T: Send + 'static> InterruptSync<T> {
         self.shared.mode
     }
 
-    /// Adds `routine` to the chain, first or last.
+    /// Adds `routine` to the chain of the object's first line, first or last.
     ///
     /// Allowed before and while the object is connected: a routine registered while connected
     /// serves the next interrupt. The routine is allocated before the lock is taken; under the
@@ -346,6 +430,22 @@ impl<T: Send + 'static> InterruptSync<T> {
         routine: impl FnMut(&mut T) -> IrqReturn + Send + 'static,
         placement: Placement,
     ) -> Result {
+        self.register_message_routine(0, routine, placement)
+    }
+
+    /// Adds `routine` to the chain of line `message` of a group, first or last.
+    ///
+    /// As [`InterruptSync::register_service_routine`]; fails with `EINVAL` if the object has no
+    /// line `message`.
+    pub fn register_message_routine(
+        &self,
+        message: usize,
+        routine: impl FnMut(&mut T) -> IrqReturn + Send + 'static,
+        placement: Placement,
+    ) -> Result {
+        if message >= self.shared.lines.len() {
+            return Err(EINVAL);
+        }
         let routine = KBox::into_raw(KBox::new(routine, GFP_KERNEL)?);
         // SAFETY: `routine` comes from `KBox::into_raw` above; turning it into a pointer to the
         // trait object keeps the same allocation, layout and value.
@@ -361,69 +461,87 @@ impl<T: Send + 'static> InterruptSync<T> {
 
         self.shared
             .protected
-            .with_lock(|p| p.insert(node, placement));
+            .with_lock(|p| p.insert(message, node, placement));
         Ok(())
     }
 
     /// Runs `f` on the state with the lock held and local interrupts disabled, and returns what
     /// `f` returns.
     ///
-    /// While `f` runs, no service routine of this object runs on any CPU. This is PortCls's
-    /// `CallSynchronizedRoutine()` and NDIS's `NdisMSynchronizeWithInterruptEx()`; the result may
-    /// be of any type, a [`Result`] included. Works whether or not the object is connected.
+    /// While `f` runs, no service routine of this object runs on any CPU, on any of its lines.
+    /// This is PortCls's `CallSynchronizedRoutine()` and NDIS's
+    /// `NdisMSynchronizeWithInterruptEx()`; the result may be of any type, a [`Result`]
+    /// included. Works whether or not the object is connected.
     pub fn call_synchronized<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         self.shared.protected.with_lock(|p| f(&mut p.state))
     }
 
-    /// Returns the counters of the interrupts dispatched so far.
+    /// Returns the counters of the interrupts dispatched so far, on all lines.
     pub fn statistics(&self) -> Statistics {
         self.shared.protected.with_lock(|p| p.statistics)
     }
 
-    /// Requests the line with `flags`, so that its interrupts reach the routines.
+    /// Requests the lines with `flags`, so that their interrupts reach the routines.
     ///
-    /// Fails with `EBUSY` if the object is already connected or the line is taken by a handler
-    /// that does not share it, and with `EINVAL` if the line does not exist or cannot be
-    /// requested. The object stays usable, and disconnected, after an error. May sleep.
+    /// Fails with `EBUSY` if the object is already connected or a line is taken by a handler
+    /// that does not share it, and with `EINVAL` if a line does not exist or cannot be
+    /// requested. The object stays usable, and disconnected, after an error: lines requested
+    /// before the one that failed are freed. May sleep.
     pub fn connect(&self, flags: Flags) -> Result {
         let mut connection = self.connection.lock();
-        if connection.is_some() {
+        if connection.is_connected() {
             return Err(EBUSY);
         }
 
-        // INVARIANT: By the type invariant `self` is pinned, so `shared` keeps its address, and
-        // `drop` disconnects before `shared` is dropped.
-        let handler = ServiceHandler {
-            shared: NonNull::from(&self.shared),
-        };
-        let registration = KBox::pin_init(
-            Registration::new(self.shared.irq, flags, self.shared.name, handler),
-            GFP_KERNEL,
-        )?;
-        *connection = Some(Connection(registration));
+        let mut registrations = KVec::with_capacity(self.shared.lines.len(), GFP_KERNEL)?;
+        for (message, &line) in self.shared.lines.iter().enumerate() {
+            // INVARIANT: By the type invariant `self` is pinned, so `shared` keeps its address,
+            // and `drop` disconnects before `shared` is dropped.
+            let handler = ServiceHandler {
+                shared: NonNull::from(&self.shared),
+                message,
+            };
+            // On error, dropping `registrations` frees the lines requested so far.
+            let registration = KBox::pin_init(
+                Registration::new(line, flags, self.shared.name, handler),
+                GFP_KERNEL,
+            )?;
+            registrations.push(registration, GFP_KERNEL)?;
+        }
+        *connection = Connection(registrations);
         Ok(())
     }
 
-    /// Frees the line. Does nothing if the object is not connected.
+    /// Frees the lines. Does nothing if the object is not connected.
     ///
     /// Returns after every routine that was running on another CPU has finished. Routines stay
     /// registered, and the object can connect again. May sleep.
     pub fn disconnect(&self) {
-        // Dropping the registration frees the line. It happens under the mutex, so a `connect`
-        // that follows finds the line free; the handler never takes the mutex.
-        *self.connection.lock() = None;
+        // Dropping the registrations frees the lines. It happens under the mutex, so a
+        // `connect` that follows finds them free; the handler never takes the mutex.
+        *self.connection.lock() = Connection::none();
     }
 
     /// Returns whether the object is connected.
     pub fn is_connected(&self) -> bool {
-        self.connection.lock().is_some()
+        self.connection.lock().is_connected()
     }
 
-    /// Waits until no routine of the line is running on any CPU. May sleep.
+    /// Waits until no routine of the object's lines is running on any CPU. May sleep.
     pub fn synchronize(&self) {
-        if let Some(Connection(registration)) = self.connection.lock().as_ref() {
+        for registration in self.connection.lock().0.iter() {
             registration.synchronize();
         }
+    }
+}
+
+impl<T: Send> Connection<T> {
+    fn none() -> Self {
+        Connection(KVec::new())
+    }
+
+    fn is_connected(&self) -> bool {
+        !self.0.is_empty()
     }
 }
 

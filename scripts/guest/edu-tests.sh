@@ -1,0 +1,175 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest tests of the edu sample driver (rust_irqsync_edu) on QEMU's `-device edu`. Sourced by
+# check.sh, which provides result(). Every test that changes the binding puts it back.
+
+EDU_MODULE=/modules/rust_irqsync_edu.ko
+EDU_DRIVER=/sys/bus/pci/drivers/rust_irqsync_edu
+
+# The PCI address of the edu device (vendor 1234, device 11e8), or nothing.
+edu_address() {
+	for dev in /sys/bus/pci/devices/*; do
+		if [ "$(cat "$dev/vendor")" = 0x1234 ] && [ "$(cat "$dev/device")" = 0x11e8 ]; then
+			basename "$dev"
+			return
+		fi
+	done
+}
+
+edu_dir() {
+	echo "/sys/kernel/debug/rust_irqsync_edu-$EDU"
+}
+
+# Reads a debugfs file of the driver.
+edu_get() {
+	cat "$(edu_dir)/$1" 2>/dev/null
+}
+
+# Writes a debugfs file of the driver; the status is that of the write.
+edu_set() {
+	echo "$2" > "$(edu_dir)/$1"
+}
+
+# Writes a debugfs file and expects the write to fail with the message $3.
+edu_set_fails_with() {
+	local out
+	out=$(sh -c "echo '$2' > '$(edu_dir)/$1'" 2>&1) && return 1
+	case "$out" in
+	*"$3"*) return 0 ;;
+	*) echo "edu: writing $2 to $1 failed with '$out', expected '$3'"; return 1 ;;
+	esac
+}
+
+expect_eq() {
+	[ "$1" = "$2" ] && return 0
+	echo "edu: $3: got '$1', expected '$2'"
+	return 1
+}
+
+edu_load() {
+	insmod $EDU_MODULE "$@" && [ -d "$(edu_dir)" ]
+}
+
+edu_unload() {
+	rmmod rust_irqsync_edu && [ ! -d "$(edu_dir)" ]
+}
+
+edu_tests() {
+	EDU=$(edu_address)
+	if [ -z "$EDU" ]; then
+		result 1 edu_device_present "no edu device on the PCI bus"
+		return
+	fi
+	result 0 edu_device_present
+
+	# Probe with MSI, the default.
+	edu_load && expect_eq "$(edu_get interrupt_kind)" 1 "interrupt kind" &&
+		expect_eq "$(edu_get vectors)" 1 "vectors" &&
+		grep -q "PCI-MSI.*rust_irqsync_edu" /proc/interrupts
+	result $? edu_probe_with_msi "the driver did not bind with one MSI vector"
+
+	edu_set raise 10000 && expect_eq "$(edu_get raised)" 10000 "raised" &&
+		expect_eq "$(edu_get handled)" 10000 "handled" &&
+		expect_eq "$(edu_get unhandled)" 0 "unhandled" &&
+		expect_eq "$(edu_get spurious)" 0 "spurious"
+	result $? edu_msi_10000_interrupts_handled "not every raised interrupt was handled once"
+
+	edu_set factorial 10 && expect_eq "$(edu_get factorial)" 3628800 "10!" &&
+		edu_set factorial 12 && expect_eq "$(edu_get factorial)" 479001600 "12!"
+	result $? edu_factorial_by_interrupt "wrong factorial"
+
+	ok=0
+	for size in 1 2 3 64 1000 4000 4095; do
+		edu_set dma $size || { echo "edu: DMA round trip of $size bytes failed"; ok=1; }
+	done
+	[ $ok -eq 0 ] && expect_eq "$(edu_get dma)" 7 "round trips"
+	result $? edu_dma_round_trips "a DMA round trip failed"
+
+	edu_set register 0 && expect_eq "$(edu_get register)" 16777453 "identification register" &&
+		edu_set_fails_with register 0x100000 "Invalid argument" &&
+		edu_set_fails_with register 0xfffffffffffffffc "Invalid argument" &&
+		edu_set_fails_with register 2 "Invalid argument"
+	result $? edu_bar_offsets_checked "an out-of-range or unaligned BAR offset was not refused"
+
+	edu_set_fails_with dma 0 "Invalid argument" && edu_set_fails_with dma 4096 "Invalid argument" &&
+		edu_set_fails_with dma 100000000000 "Invalid argument" && expect_eq "$(edu_get dma)" 7 "round trips"
+	result $? edu_dma_sizes_checked "a DMA size of 0 or too large was not refused"
+
+	edu_set_fails_with connected 1 "Device or resource busy" &&
+		edu_set connected 0 && expect_eq "$(edu_get connected)" 0 "connected" &&
+		edu_set_fails_with raise 1 "No such device or address" &&
+		edu_set connected 1 && edu_set raise 10 && expect_eq "$(edu_get raised)" 10010 "raised"
+	result $? edu_connect_twice_is_busy "connect, disconnect and reconnect did not behave"
+
+	echo "$EDU" > $EDU_DRIVER/unbind && [ ! -d "$(edu_dir)" ] &&
+		echo "$EDU" > $EDU_DRIVER/bind && [ -d "$(edu_dir)" ] &&
+		edu_set raise 100 && expect_eq "$(edu_get raised)" 100 "raised after rebind"
+	result $? edu_unbind_and_rebind "unbind and bind through sysfs failed"
+
+	# Load and unload 20 times while a writer keeps raising interrupts.
+	(while :; do echo 20 > "$(edu_dir)/raise"; done) 2>/dev/null &
+	writer=$!
+	ok=0
+	for i in $(seq 20); do
+		sleep 0.1
+		edu_unload || { ok=1; echo "edu: rmmod $i failed"; break; }
+		edu_load || { ok=1; echo "edu: insmod $i failed"; break; }
+	done
+	kill $writer
+	wait $writer 2>/dev/null
+	[ $ok -eq 0 ] && edu_set raise 100 && [ "$(edu_get raised)" -ge 100 ]
+	result $? edu_reload_20_times_while_firing "rmmod/insmod while interrupts fire failed"
+
+	edu_unload
+	result $? edu_unloads "rmmod failed"
+
+	# Probe with INTx.
+	edu_load use_intx=1 && expect_eq "$(edu_get interrupt_kind)" 0 "interrupt kind" &&
+		grep -q "IO-APIC.*rust_irqsync_edu" /proc/interrupts
+	result $? edu_probe_with_intx "the driver did not bind to the INTx line"
+
+	edu_set raise 2000 && expect_eq "$(edu_get raised)" 2000 "raised" &&
+		expect_eq "$(edu_get spurious)" 0 "spurious" &&
+		edu_set factorial 5 && expect_eq "$(edu_get factorial)" 120 "5!" &&
+		edu_set dma 100 && expect_eq "$(edu_get dma)" 1 "round trips"
+	result $? edu_intx_interrupts_factorial_and_dma "INTx operation failed"
+
+	edu_unload
+	result $? edu_intx_unloads "rmmod failed"
+
+	# More vectors than the device has: the probe fails with a clear message.
+	dmesg -c >/dev/null
+	insmod $EDU_MODULE vectors=2 && [ ! -d "$(edu_dir)" ] &&
+		dmesg | grep -q "cannot allocate 2 interrupt vector(s)" &&
+		dmesg | grep -q "$EDU: probe .*failed with error -28" &&
+		rmmod rust_irqsync_edu
+	result $? edu_too_many_vectors_refused "asking for 2 vectors did not fail clearly"
+	rmmod rust_irqsync_edu 2>/dev/null
+}
+
+# Hot-unplug: the host removes the device with QMP device_del (scripts/hotplug-watcher.sh)
+# while a writer keeps raising interrupts; the driver must let go cleanly. Run last: the
+# device is gone afterwards.
+edu_hot_unplug_tests() {
+	EDU=$(edu_address)
+	if [ -z "$EDU" ] || ! edu_load; then
+		result 1 edu_hot_unplug_while_firing "no edu device to unplug"
+		return
+	fi
+	(while :; do echo 20 > "$(edu_dir)/raise"; done) 2>/dev/null &
+	writer=$!
+	sleep 0.5
+	echo "irqsync-hotplug: unplug edu0"
+	gone=1
+	for i in $(seq 300); do
+		[ -e "/sys/bus/pci/devices/$EDU" ] || { gone=0; break; }
+		sleep 0.1
+	done
+	kill $writer
+	wait $writer 2>/dev/null
+	[ $gone -eq 0 ] || echo "edu: the device is still there 30 s after device_del"
+	[ $gone -eq 0 ] && [ ! -d "$(edu_dir)" ] && grep -q rust_irqsync_edu /proc/modules &&
+		rmmod rust_irqsync_edu
+	result $? edu_hot_unplug_while_firing "the device did not go away cleanly"
+}
