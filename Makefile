@@ -3,7 +3,7 @@
 # irqsync: fetches Debian's Linux 6.12 source, lays this repository on it, builds the kernel
 # with Rust, boots it under QEMU and runs the tests.
 #
-#   make run      build, then boot and show InterruptSync at work
+#   make run      build, then boot and show InterruptSync and the edu driver at work
 #   make check    build, then run every test; ends with "N passed, N failed"
 #   make bench    build, then time InterruptSync against C baselines in one boot
 #   make kernel   only build
@@ -74,10 +74,10 @@ initramfs: oot
 	@scripts/mkinitramfs.sh $(KOBJ) $(BUILD)/initramfs.cpio.gz
 
 run: initramfs
-	@echo "  BOOT    QEMU (TCG, 2 vCPUs): the InterruptSync demo"
-	@scripts/boot.sh --mode run --log $(BUILD)/logs/run.log --quiet
+	@echo "  BOOT    QEMU (TCG, 2 vCPUs, -device edu): the InterruptSync demo and the edu driver"
+	@scripts/boot.sh --mode run --log $(BUILD)/logs/run.log --quiet -- -device edu
 	@sed -n '/irqsync-run:/,$$p' $(BUILD)/logs/run.log | tr -d '\r' | \
-		sed -E 's/^\[ *[0-9.]+\] (rust_irqsync_demo: )?//'
+		sed -E 's/^\[ *[0-9.]+\] (rust_irqsync_demo: )?//; s/^irqsync-run: //'
 	@echo "  (whole boot log: $(BUILD)/logs/run.log)"
 
 check: kernel

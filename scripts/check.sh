@@ -36,7 +36,7 @@ record() {
 
 # The project's Rust files, as paths relative to the kernel tree.
 project_rust_files() {
-	(cd "$repo" && find rust samples -name '*.rs' | sort)
+	(cd "$repo" && find rust samples out-of-tree -name '*.rs' | sort)
 }
 
 # Prints the warnings and errors of a rustc/Clippy/rustdoc log whose primary location is one
@@ -80,7 +80,11 @@ rust_diagnostics_step() {
 
 static_checks() {
 	echo "== static checks"
-	if "${kmake[@]}" rustfmtcheck > "$logs/rustfmt.log" 2>&1; then
+	# The kernel's rustfmtcheck reaches the kernel crate's modules through lib.rs, but its
+	# `find -type f` skips the symlinked samples: check every project file directly too.
+	if "${kmake[@]}" rustfmtcheck > "$logs/rustfmt.log" 2>&1 &&
+		(cd "$repo" && rustfmt --check --edition 2021 --config-path "$ksrc/.rustfmt.toml" \
+			$(project_rust_files)) >> "$logs/rustfmt.log" 2>&1; then
 		record PASS rustfmtcheck
 	else
 		record FAIL rustfmtcheck "see $logs/rustfmt.log"

@@ -15,11 +15,7 @@ pub fn usleep_range(min_us: u64, max_us: u64) {
     // SAFETY: Sleeping has no preconditions beyond process context, which callers guarantee
     // as this function documents.
     unsafe {
-        bindings::usleep_range_state(
-            min_us as _,
-            max_us as _,
-            bindings::TASK_UNINTERRUPTIBLE,
-        )
+        bindings::usleep_range_state(min_us as _, max_us as _, bindings::TASK_UNINTERRUPTIBLE)
     };
 }
 

@@ -21,7 +21,11 @@ pub fn set_mask_and_coherent(dev: &Device, bits: u32) -> Result {
     if bits == 0 || bits > 64 {
         return Err(EINVAL);
     }
-    let mask = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
+    let mask = if bits == 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    };
     // SAFETY: `dev` is a valid device by the type invariant of `Device`.
     to_result(unsafe { bindings::dma_set_mask(dev.as_raw(), mask) })?;
     // SAFETY: As above.
@@ -84,9 +88,7 @@ impl<T: Element> CoherentAllocation<T> {
         if count == 0 || core::mem::size_of::<T>() == 0 {
             return Err(EINVAL);
         }
-        let size = count
-            .checked_mul(core::mem::size_of::<T>())
-            .ok_or(ENOMEM)?;
+        let size = count.checked_mul(core::mem::size_of::<T>()).ok_or(ENOMEM)?;
         let mut dma_handle = 0;
         // SAFETY: `dev` is a valid device; `dma_handle` is a valid place for the device
         // address.

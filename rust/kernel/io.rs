@@ -61,9 +61,8 @@ const fn offset_ok(offset: usize, width: usize, size: usize) -> bool {
     }
 }
 
-macro_rules! define_accessors {
-    ($read:ident, $try_read:ident, $write:ident, $try_write:ident, $ty:ty,
-     $c_read:ident, $c_write:ident) => {
+macro_rules! define_read {
+    ($read:ident, $try_read:ident, $ty:ty, $c_read:ident) => {
         #[doc = concat!("Reads a `", stringify!($ty), "` at constant `offset`, checked at build time.")]
         #[inline(always)]
         pub fn $read(&self, offset: usize) -> $ty {
@@ -81,12 +80,16 @@ macro_rules! define_accessors {
             // `addr` maps at least `maxsize` bytes.
             Ok(unsafe { bindings::$c_read(self.io_addr(offset)) as $ty })
         }
+    };
+}
 
+macro_rules! define_write {
+    ($write:ident, $try_write:ident, $ty:ty, $c_write:ident) => {
         #[doc = concat!("Writes a `", stringify!($ty), "` at constant `offset`, checked at build time.")]
         #[inline(always)]
         pub fn $write(&self, value: $ty, offset: usize) {
             build_assert!(offset_ok(offset, core::mem::size_of::<$ty>(), SIZE));
-            // SAFETY: As for the read above.
+            // SAFETY: As for the reads.
             unsafe { bindings::$c_write(value, self.io_addr(offset)) }
         }
 
@@ -94,7 +97,7 @@ macro_rules! define_accessors {
         #[inline]
         pub fn $try_write(&self, value: $ty, offset: usize) -> Result {
             self.check(offset, core::mem::size_of::<$ty>())?;
-            // SAFETY: As for the read above.
+            // SAFETY: As for the reads.
             unsafe { bindings::$c_write(value, self.io_addr(offset)) };
             Ok(())
         }
@@ -145,7 +148,10 @@ impl<const SIZE: usize> Io<SIZE> {
         }
     }
 
-    define_accessors!(read8, try_read8, write8, try_write8, u8, ioread8, iowrite8);
-    define_accessors!(read16, try_read16, write16, try_write16, u16, ioread16, iowrite16);
-    define_accessors!(read32, try_read32, write32, try_write32, u32, ioread32, iowrite32);
+    define_read!(read8, try_read8, u8, ioread8);
+    define_read!(read16, try_read16, u16, ioread16);
+    define_read!(read32, try_read32, u32, ioread32);
+    define_write!(write8, try_write8, u8, iowrite8);
+    define_write!(write16, try_write16, u16, iowrite16);
+    define_write!(write32, try_write32, u32, iowrite32);
 }

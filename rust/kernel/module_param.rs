@@ -3,7 +3,7 @@
 //! Module parameters: values set on the `insmod` command line, or on the kernel command line
 //! as `module.name=value` when the module is built in.
 //!
-//! Declare them with [`module_param!`](crate::module_param). They are read-only once the
+//! Declare them with [`module_param!`](crate::module_param!). They are read-only once the
 //! module runs: `/sys/module/<module>/parameters/<name>` shows them, and nothing writes them.
 //!
 //! C header: [`include/linux/moduleparam.h`](srctree/include/linux/moduleparam.h)
@@ -25,7 +25,7 @@ pub struct Param<T> {
 unsafe impl<T: Sync> Sync for Param<T> {}
 
 impl<T: Copy> Param<T> {
-    /// Creates a parameter with the value `default`. Use [`module_param!`](crate::module_param).
+    /// Creates a parameter with the value `default`. Use [`module_param!`](crate::module_param!).
     #[doc(hidden)]
     pub const fn new(default: T) -> Self {
         Self {
@@ -46,7 +46,7 @@ impl<T: Copy> Param<T> {
 }
 
 /// A C `struct kernel_param`, as the `__param` section holds them. Made by
-/// [`module_param!`](crate::module_param).
+/// [`module_param!`](crate::module_param!).
 #[doc(hidden)]
 #[repr(transparent)]
 pub struct KernelParam(bindings::kernel_param);

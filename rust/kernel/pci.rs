@@ -125,7 +125,11 @@ impl Device {
     ///
     /// Fails with `ENODEV` if the BAR does not exist, `EINVAL` if it is smaller than `SIZE`,
     /// `EBUSY` if another driver holds it, and `ENOMEM` if it cannot be mapped.
-    pub fn iomap_region<const SIZE: usize>(&self, bar: u32, name: &'static CStr) -> Result<Bar<SIZE>> {
+    pub fn iomap_region<const SIZE: usize>(
+        &self,
+        bar: u32,
+        name: &'static CStr,
+    ) -> Result<Bar<SIZE>> {
         Bar::new(self.into(), bar, name)
     }
 
@@ -142,7 +146,8 @@ impl Device {
     pub fn config_read8(&self, offset: u16) -> Result<u8> {
         let mut value = 0;
         // SAFETY: The device is valid and `value` is a valid place to write to.
-        let ret = unsafe { bindings::pci_read_config_byte(self.as_raw(), offset.into(), &mut value) };
+        let ret =
+            unsafe { bindings::pci_read_config_byte(self.as_raw(), offset.into(), &mut value) };
         config_result(ret)?;
         Ok(value)
     }
@@ -151,7 +156,8 @@ impl Device {
     pub fn config_read16(&self, offset: u16) -> Result<u16> {
         let mut value = 0;
         // SAFETY: As in `config_read8`.
-        let ret = unsafe { bindings::pci_read_config_word(self.as_raw(), offset.into(), &mut value) };
+        let ret =
+            unsafe { bindings::pci_read_config_word(self.as_raw(), offset.into(), &mut value) };
         config_result(ret)?;
         Ok(value)
     }

@@ -55,7 +55,12 @@ impl kernel::Module for Bench {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let lines = SimLines::new(1)?;
         let sync: Pin<KBox<InterruptSync<u64>>> = KBox::pin_init(
-            new_interrupt_sync!(lines.irq(0)?, DispatchMode::Normal, 0u64, "rust_irqsync_bench"),
+            new_interrupt_sync!(
+                lines.irq(0)?,
+                DispatchMode::Normal,
+                0u64,
+                "rust_irqsync_bench"
+            ),
             GFP_KERNEL,
         )?;
 

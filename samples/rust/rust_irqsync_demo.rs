@@ -65,7 +65,11 @@ fn source(name: &'static str, cause: u32) -> impl FnMut(&mut Card) -> IrqReturn 
     }
 }
 
-fn new_card(lines: &SimLines, index: usize, mode: DispatchMode) -> Result<Pin<KBox<InterruptSync<Card>>>> {
+fn new_card(
+    lines: &SimLines,
+    index: usize,
+    mode: DispatchMode,
+) -> Result<Pin<KBox<InterruptSync<Card>>>> {
     let sync = KBox::pin_init(
         new_interrupt_sync!(lines.irq(index)?, mode, Card::new(), "rust_irqsync_demo"),
         GFP_KERNEL,
@@ -85,7 +89,8 @@ fn interrupt(lines: &SimLines, index: usize, sync: &InterruptSync<Card>, causes:
     });
     lines.fire_and_wait(index)?;
 
-    let (trace, len, left) = sync.call_synchronized(|card| (card.trace, card.trace_len, card.status));
+    let (trace, len, left) =
+        sync.call_synchronized(|card| (card.trace, card.trace_len, card.status));
     pr_info!(
         "  status {causes:#05b}: routines called {:?}, still pending {left:#05b}\n",
         &trace[..len]
@@ -133,7 +138,12 @@ fn all_mode(lines: &SimLines) -> Result {
 fn repeat_mode(lines: &SimLines) -> Result {
     pr_info!("Repeat mode: passes over the routines until one handles nothing\n");
     let sync = KBox::pin_init(
-        new_interrupt_sync!(lines.irq(2)?, DispatchMode::Repeat, Card::new(), "rust_irqsync_demo"),
+        new_interrupt_sync!(
+            lines.irq(2)?,
+            DispatchMode::Repeat,
+            Card::new(),
+            "rust_irqsync_demo"
+        ),
         GFP_KERNEL,
     )?;
     // A FIFO that yields one event per call, and a quiet codec.
@@ -179,8 +189,14 @@ fn synchronized_calls(lines: &SimLines) -> Result {
         card.status |= DMA;
         Ok(card.status)
     };
-    pr_info!("  Result: arming DMA: {:?}\n", sync.call_synchronized(arm_dma));
-    pr_info!("  Result: arming DMA again: {:?}\n", sync.call_synchronized(arm_dma));
+    pr_info!(
+        "  Result: arming DMA: {:?}\n",
+        sync.call_synchronized(arm_dma)
+    );
+    pr_info!(
+        "  Result: arming DMA again: {:?}\n",
+        sync.call_synchronized(arm_dma)
+    );
 
     lines.fire_and_wait(0)?;
     lines.fire_and_wait(0)?;

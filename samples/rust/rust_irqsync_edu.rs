@@ -248,7 +248,11 @@ impl Edu {
         self.require_connected()?;
         let before = self.sync.call_synchronized(|events| events.factorials);
         self.registers.write32(n, regs::FACTORIAL);
-        self.wait_for(|events| events.factorials != before, 10, FACTORIAL_TIMEOUT_US)
+        self.wait_for(
+            |events| events.factorials != before,
+            10,
+            FACTORIAL_TIMEOUT_US,
+        )
     }
 
     /// Copies `size` bytes to the device and back by DMA, and compares them.
@@ -281,7 +285,11 @@ impl Edu {
         let mut copy = KVec::from_elem(0u8, size, GFP_KERNEL)?;
         destination.read_into(0, &mut copy)?;
         if copy != pattern {
-            dev_err!(self.pdev, "DMA round trip of {} bytes came back different\n", size);
+            dev_err!(
+                self.pdev,
+                "DMA round trip of {} bytes came back different\n",
+                size
+            );
             return Err(EIO);
         }
         operations.dma_round_trips += 1;
@@ -300,7 +308,11 @@ impl Edu {
             regs::DMA_START | regs::DMA_IRQ | direction,
             regs::DMA_COMMAND,
         );
-        self.wait_for(|events| events.dma_transfers != before, 1000, DMA_TIMEOUT_US)
+        self.wait_for(
+            |events| events.dma_transfers != before,
+            1000,
+            DMA_TIMEOUT_US,
+        )
     }
 
     /// Connects (1) or disconnects (0) the interrupt object; connecting twice is `EBUSY`.
