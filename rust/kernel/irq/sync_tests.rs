@@ -13,7 +13,7 @@ use crate::{
     ffi::{c_int, c_void},
     kunit_expect, kunit_expect_eq,
     kunit_suite::Test,
-    new_interrupt_sync,
+    new_interrupt_sync, new_interrupt_sync_group,
     prelude::*,
     sync::{new_spinlock_irq, Arc},
 };
@@ -729,11 +729,7 @@ struct Counters {
 fn concurrency_counts_are_exact(test: &Test) -> Result {
     const INTERRUPTS: u64 = 100_000;
 
-    // SAFETY: Reading the number of online CPUs has no preconditions.
-    let online = unsafe {
-        core::ptr::read_volatile(core::ptr::addr_of!(bindings::__num_online_cpus.counter))
-    };
-    if online < 2 {
+    if online_cpus() < 2 {
         test.skip("needs two online CPUs");
         return Ok(());
     }
@@ -814,6 +810,140 @@ fn concurrency_counts_are_exact(test: &Test) -> Result {
     Ok(())
 }
 
+fn new_group(lines: &[u32]) -> Result<TestSync> {
+    KBox::pin_init(
+        new_interrupt_sync_group!(
+            lines,
+            DispatchMode::Normal,
+            Trace::default(),
+            "rust_irq_sync_group_test"
+        ),
+        GFP_KERNEL,
+    )
+}
+
+fn group_routes_each_line_to_its_chain(test: &Test) -> Result {
+    let lines = SimLines::new(2)?;
+    let sync = new_group(&[lines.irq(0)?, lines.irq(1)?])?;
+    sync.register_message_routine(0, recorder(1, IrqReturn::Handled), Placement::Last)?;
+    sync.register_message_routine(1, recorder(2, IrqReturn::Handled), Placement::Last)?;
+    sync.register_message_routine(1, recorder(3, IrqReturn::Handled), Placement::First)?;
+    sync.connect(Flags::NONE)?;
+    kunit_expect!(test, fire_and_wait(&lines, 1, &sync)?);
+    kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+    sync.disconnect();
+    kunit_expect_eq!(test, calls_of(&sync).as_slice(), &[3u8, 1][..]);
+    kunit_expect_eq!(test, sync.lines(), &[lines.irq(0)?, lines.irq(1)?][..]);
+    kunit_expect_eq!(test, sync.irq(), lines.irq(0)?);
+    kunit_expect_eq!(test, sync.statistics().handled, 2);
+    Ok(())
+}
+
+fn group_register_on_missing_message_fails_with_einval(test: &Test) -> Result {
+    let lines = SimLines::new(2)?;
+    let sync = new_group(&[lines.irq(0)?, lines.irq(1)?])?;
+    kunit_expect_eq!(
+        test,
+        sync.register_message_routine(2, recorder(1, IrqReturn::Handled), Placement::Last),
+        Err(EINVAL)
+    );
+    Ok(())
+}
+
+fn group_without_lines_fails_with_einval(test: &Test) -> Result {
+    kunit_expect!(test, matches!(new_group(&[]), Err(e) if e == EINVAL));
+    Ok(())
+}
+
+fn group_connect_failure_frees_requested_lines(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let group = new_group(&[lines.irq(0)?, u32::MAX])?;
+    kunit_expect_eq!(test, group.connect(Flags::NONE), Err(EINVAL));
+    kunit_expect!(test, !group.is_connected());
+    // The first line was requested, then freed: an exclusive request of it succeeds.
+    let single = new_sync(&lines, 0, DispatchMode::Normal)?;
+    kunit_expect_eq!(test, single.connect(Flags::NONE), Ok(()));
+    single.disconnect();
+    Ok(())
+}
+
+/// Returns how many CPUs are online.
+fn online_cpus() -> u32 {
+    // SAFETY: Reading the number of online CPUs has no preconditions.
+    let online = unsafe {
+        core::ptr::read_volatile(core::ptr::addr_of!(bindings::__num_online_cpus.counter))
+    };
+    online as u32
+}
+
+fn group_call_synchronized_excludes_every_line(test: &Test) -> Result {
+    if online_cpus() < 2 {
+        test.skip("needs two online CPUs");
+        return Ok(());
+    }
+    let lines = Arc::new(SimLines::new(2)?, GFP_KERNEL)?;
+    let sync = new_group(&[lines.irq(0)?, lines.irq(1)?])?;
+    let ran = Arc::new([AtomicU32::new(0), AtomicU32::new(0)], GFP_KERNEL)?;
+    for message in 0..2 {
+        let ran = ran.clone();
+        sync.register_message_routine(
+            message,
+            move |_| {
+                ran[message].fetch_add(1, Ordering::SeqCst);
+                IrqReturn::Handled
+            },
+            Placement::Last,
+        )?;
+    }
+    sync.connect(Flags::NONE)?;
+
+    // For each line: CPU 1 fires it while CPU 0 is inside `call_synchronized`. The routine runs
+    // on CPU 1, at once, unless the lock holds it off until CPU 0 leaves.
+    for message in 0..2 {
+        let firing = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
+        let inside = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
+        let (job_lines, job_firing, job_inside) = (lines.clone(), firing.clone(), inside.clone());
+        spawn_on_cpu(
+            1,
+            job(move || {
+                while !job_inside.load(Ordering::SeqCst) {
+                    core::hint::spin_loop();
+                }
+                job_firing.store(true, Ordering::SeqCst);
+                let _ = job_lines.fire(message);
+            })?,
+        )?;
+        let mut during = (false, u32::MAX);
+        run_on_cpu(0, || {
+            during = sync.call_synchronized(|_| {
+                inside.store(true, Ordering::SeqCst);
+                for _ in 0..20_000_000 {
+                    if firing.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    core::hint::spin_loop();
+                }
+                // Time for the routine on CPU 1 to run, were it not excluded.
+                for _ in 0..1_000_000 {
+                    core::hint::spin_loop();
+                }
+                (
+                    firing.load(Ordering::SeqCst),
+                    ran[message].load(Ordering::SeqCst),
+                )
+            });
+        })?;
+        kunit_expect!(test, during.0);
+        kunit_expect_eq!(test, during.1, 0);
+        kunit_expect!(
+            test,
+            wait_until(|| ran[message].load(Ordering::SeqCst) == 1)
+        );
+    }
+    sync.disconnect();
+    Ok(())
+}
+
 crate::kunit_suite!(
     "rust_irq_sync",
     [
@@ -848,6 +978,11 @@ crate::kunit_suite!(
         state_is_shared_between_routines_and_process_context,
         registration_requests_and_frees_the_line,
         sim_lines_reject_a_missing_line,
+        group_routes_each_line_to_its_chain,
+        group_register_on_missing_message_fails_with_einval,
+        group_without_lines_fails_with_einval,
+        group_connect_failure_frees_requested_lines,
+        group_call_synchronized_excludes_every_line,
         concurrency_counts_are_exact,
     ]
 );
