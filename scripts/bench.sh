@@ -11,7 +11,7 @@ set -eu
 repo=$(realpath "$(dirname "$0")/..")
 log=$repo/build/logs/bench.log
 
-"$repo/scripts/boot.sh" --mode bench --log "$log" --timeout 900 --quiet -- -device edu
+"$repo/scripts/boot.sh" --mode bench --log "$log" --timeout 900 --quiet -- -device edu -smp 1
 if grep -q 'irqsync-bench: .* expected' "$log"; then
 	grep 'irqsync-bench: .* expected' "$log" >&2
 	exit 1
@@ -19,12 +19,14 @@ fi
 
 python3 - "$log" <<'PY'
 import re, sys
-best = {}
+import statistics
+best, samples = {}, {}
 for line in open(sys.argv[1], errors='replace'):
     m = re.search(r'irqsync-bench: (c|rust) (\w+) ([\d.]+) ns', line)
     if m:
         key = (m.group(2), m.group(1))
         best[key] = min(best.get(key, float('inf')), float(m.group(3)))
+        samples.setdefault(key, []).append(float(m.group(3)))
 rows = [
     ('lock_roundtrip', 'call_synchronized(empty) vs spin_lock_irqsave+unlock'),
     ('isr_dispatch', 'InterruptSync, 1 routine vs request_irq handler'),
@@ -43,9 +45,16 @@ for name, what in rows:
     print(f'{name:<16}{c:>10.2f}{r:>12.2f}{ratio:>8.3f}  {verdict}  ({what})')
 
 # The edu round trip is a rate: round trips per second, Rust against C, higher is better.
+# Under TCG a loaded module runs its batches at one of two speeds (about 9 and 14 us per
+# round trip here), whichever side it is: the fastest batch says more about QEMU than about
+# the driver, so the median of all batches of each side, over 12 loads, is compared instead.
 print()
-print(f'{"operation":<16}{"C /s":>10}{"Rust /s":>12}{"ratio":>8}  target >= 0.95')
-c, r = best.get(('edu_round_trip', 'c')), best.get(('edu_round_trip', 'rust'))
+print(f'{"operation":<16}{"C /s":>10}{"Rust /s":>12}{"ratio":>8}  target >= 0.95'
+      '  (median of the batches of each side)')
+c_samples = samples.get(('edu_round_trip', 'c'))
+r_samples = samples.get(('edu_round_trip', 'rust'))
+c = statistics.median(c_samples) if c_samples else None
+r = statistics.median(r_samples) if r_samples else None
 if c is None or r is None:
     print('edu_round_trip   missing results')
     failed = True
@@ -55,5 +64,7 @@ else:
     verdict = 'met' if ratio >= 0.95 else 'NOT met'
     print(f'{"edu_round_trip":<16}{c_rate:>10.0f}{r_rate:>12.0f}{ratio:>8.3f}  {verdict}'
           '  (raise -> InterruptSync routine -> ack vs request_irq handler, MSI)')
+    print(f'  {len(c_samples)} C and {len(r_samples)} Rust batches; fastest: C {1e9 / min(c_samples):.0f}/s,'
+          f' Rust {1e9 / min(r_samples):.0f}/s')
 sys.exit(1 if failed else 0)
 PY

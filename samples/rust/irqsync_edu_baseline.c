@@ -117,6 +117,7 @@ static int edu_baseline_probe(struct pci_dev *pdev,
 	ret = pcim_enable_device(pdev);
 	if (ret)
 		return ret;
+	pci_set_master(pdev);
 	ret = pcim_iomap_regions(pdev, BIT(0), "irqsync_edu_baseline");
 	if (ret)
 		return ret;

@@ -19,19 +19,32 @@ for dev in /sys/bus/pci/devices/*; do
 done
 [ -n "$edu" ] || { echo "irqsync-bench: no edu device, expected one"; exit 1; }
 
+# The interrupt and the waiting writer are both put on CPU 0, so that every round trip, C or
+# Rust, takes the same path through QEMU (no cross-CPU wake-up).
 edu_round_trips() {
-	local side=$1 module=$2 dir=/sys/kernel/debug/$2-$edu ns
+	local side=$1 module=$2 dir=/sys/kernel/debug/$2-$edu ns irq
 	insmod "/modules/$module.ko" || exit 1
-	echo 1000 > "$dir/raise" || exit 1
-	for run in 1 2 3; do
-		echo 20000 > "$dir/raise" || exit 1
+	irq=$(grep "$module" /proc/interrupts | sed 's/^ *\([0-9]*\):.*/\1/')
+	echo 1 > "/proc/irq/$irq/smp_affinity" || exit 1
+	taskset 1 sh -c "echo 1000 > $dir/raise" || exit 1
+	for run in 1 2; do
+		taskset 1 sh -c "echo 10000 > $dir/raise" || exit 1
 		ns=$(cat "$dir/batch_ns")
-		echo "irqsync-bench: $side edu_round_trip $((ns / 20000)).$(( (ns / 200) % 100 )) ns"
+		printf "irqsync-bench: %s edu_round_trip %d.%02d ns\n" "$side" \
+			$((ns / 10000)) $(((ns / 100) % 100))
 	done
 	rmmod "$module" || exit 1
 }
 
-for round in 1 2 3; do
-	edu_round_trips c irqsync_edu_baseline
-	edu_round_trips rust rust_irqsync_edu
+# Alternate which side goes first, so that drift over the boot favours neither.
+# How fast a loaded module runs under TCG varies from one load to the next (where its code
+# lands), so each side is loaded many times.
+for round in $(seq 12); do
+	if [ $((round % 2)) -eq 1 ]; then
+		edu_round_trips c irqsync_edu_baseline
+		edu_round_trips rust rust_irqsync_edu
+	else
+		edu_round_trips rust rust_irqsync_edu
+		edu_round_trips c irqsync_edu_baseline
+	fi
 done
