@@ -3,7 +3,7 @@
 # irqsync: fetches Debian's Linux 6.12 source, lays this repository on it, builds the kernel
 # with Rust, boots it under QEMU and runs the tests.
 #
-#   make run      build, then boot and show InterruptSync and the edu driver at work
+#   make run      build, then boot and show InterruptSync, the edu and the ES1370 drivers at work
 #   make check    build, then run every test; ends with "N passed, N failed"
 #   make bench    build, then time InterruptSync against C baselines in one boot
 #   make kernel   only build
@@ -71,13 +71,19 @@ oot: kernel
 	@scripts/build-oot.sh $(KOBJ) $(BUILD)/out-of-tree
 
 initramfs: oot
+	@mkdir -p $(BUILD)/sounds && python3 scripts/audio.py generate $(BUILD)/sounds
 	@scripts/mkinitramfs.sh $(KOBJ) $(BUILD)/initramfs.cpio.gz
 
 run: initramfs
-	@echo "  BOOT    QEMU (TCG, 2 vCPUs, -device edu): the InterruptSync demo and the edu driver"
-	@scripts/boot.sh --mode run --log $(BUILD)/logs/run.log --quiet -- -device edu
+	@echo "  BOOT    QEMU (TCG, 2 vCPUs, edu, ES1370): the demo, the edu and ES1370 drivers"
+	@rm -f $(BUILD)/melody.wav
+	@scripts/boot.sh --mode run --log $(BUILD)/logs/run.log --quiet -- -device edu \
+		-audiodev wav,id=snd0,path=$(BUILD)/melody.wav -device ES1370,audiodev=snd0
 	@sed -n '/irqsync-run:/,$$p' $(BUILD)/logs/run.log | tr -d '\r' | \
 		sed -E 's/^\[ *[0-9.]+\] (rust_irqsync_demo: )?//; s/^irqsync-run: //'
+	@python3 scripts/audio.py spectrogram $(BUILD)/melody.wav $(BUILD)/melody.png
+	@echo "  The melody the ES1370 played: $(BUILD)/melody.wav"
+	@echo "  Its spectrogram (time across, 0 to 1.2 kHz up): $(BUILD)/melody.png"
 	@echo "  (whole boot log: $(BUILD)/logs/run.log)"
 
 check: kernel

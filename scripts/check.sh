@@ -5,8 +5,10 @@
 #
 #  - static: rustfmtcheck, Clippy and rustdoc warnings in the project's files (warnings are
 #    errors), checkpatch on the C helpers, the C sample and the patch series;
-#  - boot: the test kernel under QEMU (TCG, 2 vCPUs) runs the KUnit suites (each case counts)
-#    and the guest tests of scripts/guest/check.sh; the kernel log must be clean.
+#  - boot: the test kernel under QEMU (TCG, 2 vCPUs, an edu device) runs the KUnit suites (each
+#    case counts) and the guest tests of scripts/guest/check.sh; the kernel log must be clean;
+#  - audio: a boot with an ES1370 plays test tones (scripts/guest/audio.sh) and the host
+#    analyses what QEMU recorded (scripts/audio.py).
 #
 # Ends with "N passed, N failed" (", N skipped" when any were skipped); exits 1 on a failure.
 
@@ -162,6 +164,8 @@ boot_tests() {
 		rm -rf "$build/out-of-tree"
 		record FAIL out_of_tree_module_builds "see $logs/oot-build.log"
 	fi
+	mkdir -p "$build/sounds"
+	python3 "$repo/scripts/audio.py" generate "$build/sounds"
 	if ! "$repo/scripts/mkinitramfs.sh" "$kobj" "$build/initramfs.cpio.gz"; then
 		record FAIL initramfs "mkinitramfs failed"
 		return
@@ -198,17 +202,46 @@ boot_tests() {
 		fi
 	done
 
+	guest_results "$log" guest
+	check_log "$log"
+}
+
+# Records the "irqsync-test:" (guest) or "audio-test:" (host analysis) lines of a log, each as
+# PREFIX:NAME.
+guest_results() {
+	local log=$1 prefix=$2 line
 	while IFS= read -r line; do
 		case "$line" in
-		*"irqsync-test: ok "*)
-			record PASS "guest:${line##*irqsync-test: ok }" ;;
-		*"irqsync-test: not ok "*)
-			line=${line##*irqsync-test: not ok }
-			record FAIL "guest:${line%% # *}" "${line#* # }" ;;
+		*"-test: ok "*)
+			record PASS "$prefix:${line##*-test: ok }" ;;
+		*"-test: not ok "*)
+			line=${line##*-test: not ok }
+			record FAIL "$prefix:${line%% # *}" "${line#* # }" ;;
 		esac
-	done < <(tr -d '\r' < "$log")
+	done < <(tr -d '\r' < "$log" | grep -E '(irqsync|audio)-test: ')
+}
 
+# The ES1370 sample: the guest plays test tones with aplay, QEMU records what the card
+# played, and the host analyses the recording.
+audio_tests() {
+	echo "== audio tests"
+	local log=$logs/check-audio.log capture=$logs/check-audio.wav
+	rm -f "$capture"
+	if "$repo/scripts/boot.sh" --mode audio --log "$log" --timeout 600 --quiet -- \
+		-audiodev "wav,id=snd0,path=$capture" -device ES1370,audiodev=snd0; then
+		record PASS audio_boot_completes
+	else
+		record FAIL audio_boot_completes "see $log"
+	fi
+	guest_results "$log" audio
 	check_log "$log"
+	if [ -s "$capture" ]; then
+		python3 "$repo/scripts/audio.py" analyse "$capture" 44100 22050 11025 \
+			> "$logs/check-audio-analysis.log" 2>&1
+		guest_results "$logs/check-audio-analysis.log" audio
+	else
+		record FAIL audio_capture "QEMU recorded nothing"
+	fi
 }
 
 # Fails on any report of a kernel bug, warning, lockdep splat, KASAN report, atomic sleep or
@@ -227,6 +260,7 @@ check_log() {
 
 static_checks
 boot_tests
+audio_tests
 
 passed=$(grep -c '^PASS ' "$results")
 failed=$(grep -c '^FAIL ' "$results")

@@ -24,5 +24,26 @@ find "$kobj/samples" -name '*.ko' -exec cp {} "$root/modules/" \;
 find "$(dirname "$kobj")/out-of-tree" -maxdepth 1 -name '*.ko' -exec cp {} "$root/modules/" \; \
 	2>/dev/null || true
 
+# aplay, its libraries and the ALSA configuration it reads, for the audio tests.
+copy_program() {
+	local lib
+	mkdir -p "$root$(dirname "$1")"
+	cp -L "$1" "$root$1"
+	for lib in $(ldd "$1" | grep -o '/[^ ]*'); do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+}
+if [ -x /usr/bin/aplay ]; then
+	copy_program /usr/bin/aplay
+	mkdir -p "$root/usr/share/alsa"
+	cp -r /usr/share/alsa/alsa.conf /usr/share/alsa/cards /usr/share/alsa/pcm \
+		"$root/usr/share/alsa/"
+fi
+# Test sounds, made by scripts/audio.py on the host.
+if [ -d "$(dirname "$kobj")/sounds" ]; then
+	cp -r "$(dirname "$kobj")/sounds" "$root/sounds"
+fi
+
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out.tmp"
 mv "$out.tmp" "$out"

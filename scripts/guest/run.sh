@@ -24,3 +24,12 @@ echo "irqsync-run: DMA round trip of 4095 bytes to the device and back: data ide
 grep rust_irqsync_edu /proc/interrupts | sed 's/^/irqsync-run: \/proc\/interrupts:/'
 rmmod rust_irqsync_edu || exit 1
 echo "irqsync-run: rust_irqsync_edu unbound and unloaded cleanly"
+
+echo "irqsync-run: loading rust_irqsync_es1370 and playing a melody through it"
+insmod /modules/rust_irqsync_es1370.ko || exit 1
+sleep 1
+aplay -q -D hw:0,0 --period-size=1024 --buffer-size=4096 /sounds/melody.wav || exit 1
+echo "irqsync-run: $(grep rust_irqsync_es1370 /proc/interrupts | awk '{ print $2 + $3 }')" \
+	"period interrupts serviced by InterruptSync for 4.5 s at 22050 Hz in periods of 1024 frames"
+rmmod rust_irqsync_es1370 || exit 1
+echo "irqsync-run: rust_irqsync_es1370 unloaded cleanly"
