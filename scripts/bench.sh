@@ -11,7 +11,8 @@ set -eu
 repo=$(realpath "$(dirname "$0")/..")
 log=$repo/build/logs/bench.log
 
-"$repo/scripts/boot.sh" --mode bench --log "$log" --timeout 900 --quiet -- -device edu -smp 1
+"$repo/scripts/boot.sh" --mode bench --log "$log" --timeout 900 --quiet -- -device edu -smp 1 \
+	-audiodev "wav,id=snd0,path=$repo/build/logs/bench-audio.wav" -device ES1370,audiodev=snd0
 if grep -q 'irqsync-bench: .* expected' "$log"; then
 	grep 'irqsync-bench: .* expected' "$log" >&2
 	exit 1
@@ -66,5 +67,20 @@ else:
           '  (raise -> InterruptSync routine -> ack vs request_irq handler, MSI)')
     print(f'  {len(c_samples)} C and {len(r_samples)} Rust batches; fastest: C {1e9 / min(c_samples):.0f}/s,'
           f' Rust {1e9 / min(r_samples):.0f}/s')
+
+# ES1370 period interrupts: achieved against requested rate, and jitter.
+print()
+print(f'{"ES1370 stream":<22}{"asked Hz":>10}{"got Hz":>10}{"ratio":>8}{"jitter":>10}')
+audio = re.findall(r'irqsync-bench: audio period (\d+) frames, stopped at (\d+) Hz: '
+                   r'(\d+) period intervals, mean (\d+) us, jitter (\d+) us',
+                   open(sys.argv[1], errors='replace').read())
+if not audio:
+    print('ES1370 results missing')
+    failed = True
+for period, rate, intervals, mean, jitter in audio:
+    asked = int(rate) / int(period)
+    got = 1e6 / int(mean) if int(mean) else 0
+    print(f'{rate + " Hz, " + period + " frames":<22}{asked:>10.2f}{got:>10.2f}'
+          f'{got / asked:>8.3f}{jitter + " us":>10}  ({intervals} periods)')
 sys.exit(1 if failed else 0)
 PY

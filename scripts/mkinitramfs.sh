@@ -40,6 +40,10 @@ if [ -x /usr/bin/aplay ]; then
 	cp -r /usr/share/alsa/alsa.conf /usr/share/alsa/cards /usr/share/alsa/pcm \
 		"$root/usr/share/alsa/"
 fi
+# pcm_check, the PCM checks aplay cannot script, built here against the same libasound.
+if [ -f /usr/include/alsa/asoundlib.h ]; then
+	gcc -O2 -Wall -o "$root/bin/pcm_check" "$repo/scripts/guest-tools/pcm_check.c" -lasound -lm
+fi
 # Test sounds, made by scripts/audio.py on the host.
 if [ -d "$(dirname "$kobj")/sounds" ]; then
 	cp -r "$(dirname "$kobj")/sounds" "$root/sounds"

@@ -19,6 +19,7 @@ use kernel::{
         Card,
     },
     sync::Arc,
+    time::Ktime,
 };
 
 kernel::module_pci_driver! {
@@ -73,6 +74,53 @@ struct Dac {
     control: u32,
     serial_control: u32,
     periods: u64,
+    timing: PeriodTiming,
+}
+
+/// When period interrupts arrived, from the start of the stream: how regular the card is.
+#[derive(Default, Clone, Copy)]
+struct PeriodTiming {
+    last_ns: i64,
+    intervals: u64,
+    sum_us: u64,
+    sum_squares_us: u64,
+}
+
+impl PeriodTiming {
+    fn record(&mut self, now_ns: i64) {
+        if self.last_ns != 0 {
+            let interval_us = ((now_ns - self.last_ns).max(0) / 1000) as u64;
+            self.intervals += 1;
+            self.sum_us += interval_us;
+            self.sum_squares_us = self
+                .sum_squares_us
+                .saturating_add(interval_us * interval_us);
+        }
+        self.last_ns = now_ns;
+    }
+
+    /// The mean interval and its standard deviation (the jitter), in microseconds.
+    fn mean_and_jitter_us(&self) -> (u64, u64) {
+        if self.intervals == 0 {
+            return (0, 0);
+        }
+        let mean = self.sum_us / self.intervals;
+        let variance = (self.sum_squares_us / self.intervals).saturating_sub(mean * mean);
+        (mean, integer_sqrt(variance))
+    }
+}
+
+fn integer_sqrt(value: u64) -> u64 {
+    let (mut low, mut high) = (0u64, 1u64 << 32);
+    while low + 1 < high {
+        let middle = (low + high) / 2;
+        if middle * middle <= value {
+            low = middle;
+        } else {
+            high = middle;
+        }
+    }
+    low
 }
 
 /// The playback device: what ALSA's operations and the service routine share.
@@ -138,12 +186,13 @@ impl pcm::Ops for Playback {
         Ok(())
     }
 
-    fn trigger(&self, _substream: &Substream, command: Trigger) -> Result {
+    fn trigger(&self, substream: &Substream, command: Trigger) -> Result {
         let registers = &self.registers;
         self.sync.call_synchronized(|dac| {
             let (control, serial) = (dac.control, dac.serial_control);
             match command {
                 Trigger::Start => {
+                    dac.timing = PeriodTiming::default();
                     Self::write_serial_control(
                         registers,
                         dac,
@@ -152,6 +201,14 @@ impl pcm::Ops for Playback {
                     Self::write_control(registers, dac, control | regs::CONTROL_DAC2_ENABLE);
                 }
                 Trigger::Stop => {
+                    let (mean, jitter) = dac.timing.mean_and_jitter_us();
+                    pr_info!(
+                        "rust_irqsync_es1370: stopped at {} Hz: {} period intervals, mean {} us, jitter {} us\n",
+                        substream.rate(),
+                        dac.timing.intervals,
+                        mean,
+                        jitter
+                    );
                     Self::write_control(registers, dac, control & !regs::CONTROL_DAC2_ENABLE);
                     Self::write_serial_control(
                         registers,
@@ -194,6 +251,7 @@ fn service(registers: &Registers, notifier: &PeriodNotifier, dac: &mut Dac) -> I
         registers.write32(serial & !regs::SERIAL_DAC2_INTERRUPT, regs::SERIAL_CONTROL);
         registers.write32(serial, regs::SERIAL_CONTROL);
         dac.periods += 1;
+        dac.timing.record(Ktime::ktime_get().to_ns());
         notifier.notify();
     }
     IrqReturn::Handled

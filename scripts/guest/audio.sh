@@ -71,3 +71,11 @@ wait $player
 status=$?
 [ $refused -ne 0 ] && [ $status -eq 0 ] && rmmod rust_irqsync_es1370
 result $? es1370_rmmod_refused_while_playing "rmmod status $refused, aplay status $status"
+
+# What aplay cannot script: pause and resume, and parameters the card must refuse.
+insmod /modules/rust_irqsync_es1370.ko || exit 1
+sleep 1
+pcm_check hw:0,0 refuse
+pcm_check hw:0,0 pause
+rmmod rust_irqsync_es1370
+result $? es1370_unloads_after_pause "rmmod failed"
