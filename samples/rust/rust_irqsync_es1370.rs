@@ -68,12 +68,11 @@ type Registers = pci::Bar<{ regs::SIZE }>;
 const FRAME_BYTES: usize = 4;
 
 /// The device state shared with the service routine: shadows of the control registers and
-/// what the routine counted.
+/// when period interrupts arrived.
 #[derive(Default)]
 struct Dac {
     control: u32,
     serial_control: u32,
-    periods: u64,
     timing: PeriodTiming,
 }
 
@@ -188,7 +187,7 @@ impl pcm::Ops for Playback {
 
     fn trigger(&self, substream: &Substream, command: Trigger) -> Result {
         let registers = &self.registers;
-        self.sync.call_synchronized(|dac| {
+        let stopped_timing = self.sync.call_synchronized(|dac| {
             let (control, serial) = (dac.control, dac.serial_control);
             match command {
                 Trigger::Start => {
@@ -201,20 +200,13 @@ impl pcm::Ops for Playback {
                     Self::write_control(registers, dac, control | regs::CONTROL_DAC2_ENABLE);
                 }
                 Trigger::Stop => {
-                    let (mean, jitter) = dac.timing.mean_and_jitter_us();
-                    pr_info!(
-                        "rust_irqsync_es1370: stopped at {} Hz: {} period intervals, mean {} us, jitter {} us\n",
-                        substream.rate(),
-                        dac.timing.intervals,
-                        mean,
-                        jitter
-                    );
                     Self::write_control(registers, dac, control & !regs::CONTROL_DAC2_ENABLE);
                     Self::write_serial_control(
                         registers,
                         dac,
                         serial & !regs::SERIAL_DAC2_INTERRUPT,
                     );
+                    return Some(dac.timing);
                 }
                 Trigger::Pause => {
                     Self::write_serial_control(registers, dac, serial | regs::SERIAL_DAC2_PAUSE)
@@ -223,7 +215,20 @@ impl pcm::Ops for Playback {
                     Self::write_serial_control(registers, dac, serial & !regs::SERIAL_DAC2_PAUSE)
                 }
             }
+            None
         });
+
+        // Logged once the lock is released: how regular the period interrupts were.
+        if let Some(timing) = stopped_timing {
+            let (mean, jitter) = timing.mean_and_jitter_us();
+            pr_info!(
+                "rust_irqsync_es1370: stopped at {} Hz: {} period intervals, mean {} us, jitter {} us\n",
+                substream.rate(),
+                timing.intervals,
+                mean,
+                jitter
+            );
+        }
         Ok(())
     }
 
@@ -250,7 +255,6 @@ fn service(registers: &Registers, notifier: &PeriodNotifier, dac: &mut Dac) -> I
         let serial = dac.serial_control;
         registers.write32(serial & !regs::SERIAL_DAC2_INTERRUPT, regs::SERIAL_CONTROL);
         registers.write32(serial, regs::SERIAL_CONTROL);
-        dac.periods += 1;
         dac.timing.record(Ktime::ktime_get().to_ns());
         notifier.notify();
     }
