@@ -89,7 +89,7 @@ impl Drop for Card {
 }
 
 /// Copies `name` into the C string array `dst`, cut to fit, NUL-terminated.
-fn copy_name(dst: &mut [crate::ffi::c_char], name: &CStr) {
+pub(crate) fn copy_name(dst: &mut [crate::ffi::c_char], name: &CStr) {
     let bytes = name.as_bytes();
     let len = bytes.len().min(dst.len() - 1);
     for (d, s) in dst.iter_mut().zip(&bytes[..len]) {

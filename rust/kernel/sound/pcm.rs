@@ -370,13 +370,7 @@ pub fn new_playback<T: Ops>(
             bindings::SNDRV_PCM_STREAM_PLAYBACK as c_int,
             &OpsTable::<T>::OPS,
         );
-        let name_bytes = name.as_bytes();
-        let dst = &mut (*pcm).name;
-        let len = name_bytes.len().min(dst.len() - 1);
-        for (d, s) in dst.iter_mut().zip(&name_bytes[..len]) {
-            *d = *s as _;
-        }
-        dst[len] = 0;
+        super::copy_name(&mut (*pcm).name, name);
         bindings::snd_pcm_set_managed_buffer_all(
             pcm,
             bindings::SNDRV_DMA_TYPE_DEV as c_int,
