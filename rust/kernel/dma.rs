@@ -50,8 +50,9 @@ impl_element!(u8, u16, u32, u64, i8, i16, i32, i64);
 /// A coherent DMA allocation of `count` elements of `T`, freed on drop.
 ///
 /// The device reaches the memory at [`CoherentAllocation::dma_handle`]. The CPU reaches it only
-/// through volatile, bounds-checked accessors that copy values in and out, because the device
-/// may change it at any time: no Rust reference to the memory is ever handed out.
+/// through bounds-checked accessors that copy values in and out, volatile for one element and
+/// `memcpy()` for a range, because the device may change it at any time: no Rust reference to
+/// the memory is ever handed out.
 ///
 /// # Invariants
 ///
@@ -150,22 +151,39 @@ impl<T: Element> CoherentAllocation<T> {
     }
 
     /// Copies `src` into the elements from `index` on; `EINVAL` if they do not all fit.
+    ///
+    /// The copy is one `memcpy()`: drivers copy frames and buffers with it, which element by
+    /// element would cost a volatile access per element.
     pub fn write_from(&self, index: usize, src: &[T]) -> Result {
         self.check_range(index, src.len())?;
-        for (i, value) in src.iter().enumerate() {
-            // SAFETY: `index + i` is in bounds, checked above for the whole range.
-            unsafe { self.cpu_addr.as_ptr().add(index + i).write_volatile(*value) };
-        }
+        // SAFETY: The range is in bounds, checked above, so by the type invariant it is valid
+        // for writes, and `src` is valid for reads of as many elements. The copy is done by C,
+        // like the device's own accesses: no Rust reference to the allocation is made, and
+        // whatever the device writes at the same time, every element holds a valid `T`.
+        unsafe {
+            bindings::memcpy(
+                self.cpu_addr.as_ptr().add(index).cast(),
+                src.as_ptr().cast(),
+                core::mem::size_of_val(src),
+            )
+        };
         Ok(())
     }
 
     /// Copies the elements from `index` on into `dst`; `EINVAL` if they are not all there.
+    ///
+    /// The copy is one `memcpy()`, as in [`CoherentAllocation::write_from`].
     pub fn read_into(&self, index: usize, dst: &mut [T]) -> Result {
         self.check_range(index, dst.len())?;
-        for (i, value) in dst.iter_mut().enumerate() {
-            // SAFETY: `index + i` is in bounds, checked above for the whole range.
-            *value = unsafe { self.cpu_addr.as_ptr().add(index + i).read_volatile() };
-        }
+        // SAFETY: As in `write_from`, with the directions swapped: the range is valid for
+        // reads and `dst` for writes, and any bit pattern is a valid `T`.
+        unsafe {
+            bindings::memcpy(
+                dst.as_mut_ptr().cast(),
+                self.cpu_addr.as_ptr().add(index).cast(),
+                core::mem::size_of_val(dst),
+            )
+        };
         Ok(())
     }
 }

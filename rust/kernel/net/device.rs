@@ -1,0 +1,550 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Ethernet network devices.
+//!
+//! A driver implements [`Driver`] for its per-device data, makes a net device with
+//! [`Builder::new`], takes its [`Napi`] context for its interrupt routine, and registers the
+//! device with its MAC address and data through [`Builder::register`]. The data lives in the
+//! net device's private area, where the stack's callbacks find it; dropping the
+//! [`Registration`] unregisters the device (closing it first), drops the data and frees the
+//! device.
+//!
+//! Around the driver's operations the abstraction does what every NAPI driver must: it
+//! enables NAPI before [`Driver::open`] and starts the transmit queue after it; it stops the
+//! queue, waiting for a transmit in progress, and disables NAPI, waiting for a poll in
+//! progress, before [`Driver::stop`]. A driver's `stop` thus runs with no transmit and no
+//! poll left, and its interrupt routine may schedule NAPI at any time.
+//!
+//! C header: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h)
+
+use super::{
+    napi::{Napi, NapiPoll},
+    skb::SkBuff,
+};
+use crate::{
+    alloc::flags::GFP_KERNEL,
+    bindings, device,
+    error::{code::*, from_result, to_result, Error, Result},
+    ffi::c_int,
+    init::PinInit,
+    prelude::*,
+    str::CStr,
+    sync::Arc,
+    types::Opaque,
+};
+use core::{marker::PhantomData, ptr::NonNull};
+
+/// The length of an Ethernet address.
+pub const ETH_ALEN: usize = 6;
+
+/// The length of an Ethernet header.
+pub const ETH_HLEN: usize = 14;
+
+/// The shortest Ethernet frame, without its check sequence.
+pub const ETH_ZLEN: usize = 60;
+
+/// A net device, as the stack passes it to a driver's operations.
+///
+/// # Invariants
+///
+/// The structure is a valid, allocated `struct net_device`.
+#[repr(transparent)]
+pub struct Device(Opaque<bindings::net_device>);
+
+impl Device {
+    /// Creates a reference to a net device.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a valid net device that outlives the returned reference.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
+        // SAFETY: `Device` is a transparent wrapper of the structure, valid for `'a` by the
+        // safety requirements.
+        unsafe { &*ptr.cast() }
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut bindings::net_device {
+        self.0.get()
+    }
+
+    /// Returns the interface name, such as `eth0`.
+    pub fn name(&self) -> &CStr {
+        // SAFETY: By the type invariant the device is valid; its name is a NUL-terminated
+        // string in a fixed array, only renamed under the RTNL while the device is down.
+        unsafe { CStr::from_char_ptr((*self.as_ptr()).name.as_ptr()) }
+    }
+
+    /// Returns the device's MTU: the longest payload of a frame, without its Ethernet header.
+    pub fn mtu(&self) -> usize {
+        // SAFETY: By the type invariant the device is valid; the field is read once.
+        unsafe { core::ptr::read_volatile(&(*self.as_ptr()).mtu) as usize }
+    }
+
+    /// Returns whether the interface is in promiscuous mode (`IFF_PROMISC`).
+    pub fn is_promiscuous(&self) -> bool {
+        self.flags() & bindings::net_device_flags_IFF_PROMISC != 0
+    }
+
+    /// Returns whether the interface wants every multicast frame (`IFF_ALLMULTI`).
+    pub fn wants_all_multicast(&self) -> bool {
+        self.flags() & bindings::net_device_flags_IFF_ALLMULTI != 0
+    }
+
+    fn flags(&self) -> u32 {
+        // SAFETY: By the type invariant the device is valid; the field is read once.
+        unsafe { core::ptr::read_volatile(&(*self.as_ptr()).flags) }
+    }
+
+    /// Tells the stack the link is up.
+    pub fn carrier_on(&self) {
+        // SAFETY: By the type invariant the device is valid; callable in any context.
+        unsafe { bindings::netif_carrier_on(self.as_ptr()) };
+    }
+
+    /// Tells the stack the link is down.
+    pub fn carrier_off(&self) {
+        // SAFETY: By the type invariant the device is valid; callable in any context.
+        unsafe { bindings::netif_carrier_off(self.as_ptr()) };
+    }
+
+    /// Returns whether the stack believes the link is up.
+    pub fn carrier_ok(&self) -> bool {
+        // SAFETY: By the type invariant the device is valid.
+        unsafe { bindings::netif_carrier_ok(self.as_ptr()) }
+    }
+
+    /// Stops the transmit queue: [`Driver::start_xmit`] is not called until it is woken.
+    pub fn stop_queue(&self) {
+        // SAFETY: By the type invariant the device is valid.
+        unsafe { bindings::netif_stop_queue(self.as_ptr()) };
+    }
+
+    /// Wakes the transmit queue after [`Device::stop_queue`], if the device is up.
+    pub fn wake_queue(&self) {
+        // SAFETY: By the type invariant the device is valid.
+        unsafe { bindings::netif_wake_queue(self.as_ptr()) };
+    }
+
+    /// Returns whether the transmit queue is stopped.
+    pub fn queue_stopped(&self) -> bool {
+        // SAFETY: By the type invariant the device is valid.
+        unsafe { bindings::netif_queue_stopped(self.as_ptr()) }
+    }
+}
+
+/// What a driver did with a frame given to [`Driver::start_xmit`].
+pub enum Transmit {
+    /// The driver took the frame: it will send it, or has dropped and counted it.
+    Done,
+    /// The device has no room: the stack keeps the frame and tries again later. Drivers should
+    /// stop the queue before it gets full rather than return this.
+    Busy(SkBuff),
+}
+
+/// The counters a driver reports in [`Driver::statistics`].
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct Statistics {
+    /// Frames received and handed to the stack.
+    pub rx_packets: u64,
+    /// Their bytes, Ethernet header included.
+    pub rx_bytes: u64,
+    /// Frames sent.
+    pub tx_packets: u64,
+    /// Their bytes, Ethernet header and padding included.
+    pub tx_bytes: u64,
+    /// Frames received with an error, all causes together.
+    pub rx_errors: u64,
+    /// Frames received and dropped for their length: longer than the MTU allows.
+    pub rx_length_errors: u64,
+    /// Frames received but dropped for lack of memory.
+    pub rx_dropped: u64,
+    /// Frames the device missed because it had no buffer.
+    pub rx_missed_errors: u64,
+    /// Frames the driver was given but could not send.
+    pub tx_dropped: u64,
+}
+
+/// The operations of a network driver, implemented by its per-device data.
+///
+/// The stack calls `open` and `stop` under the RTNL, in process context; `start_xmit` with the
+/// transmit queue's lock held and bottom halves disabled; `poll` in softirq context, never
+/// twice at once; `statistics` in any context but hard interrupts.
+pub trait Driver: Send + Sync + 'static {
+    /// Brings the device up: programs its rings and unmasks its interrupts. NAPI is already
+    /// enabled; the transmit queue starts after `open` returns.
+    fn open(&self, dev: &Device) -> Result;
+
+    /// Brings the device down. The transmit queue is stopped and NAPI disabled already.
+    fn stop(&self, dev: &Device);
+
+    /// Queues `skb` for transmission.
+    fn start_xmit(&self, dev: &Device, skb: SkBuff) -> Transmit;
+
+    /// Cleans sent frames and receives up to [`NapiPoll::budget`] frames, then, if it received
+    /// fewer, completes with [`NapiPoll::complete_done`]. A poll that does not complete is
+    /// polled again.
+    fn poll(&self, dev: &Device, poll: &mut NapiPoll<'_>);
+
+    /// Returns the device's counters.
+    fn statistics(&self, dev: &Device) -> Statistics;
+
+    /// Applies the receive filters of `dev`'s flags, see [`Device::is_promiscuous`].
+    fn set_rx_mode(&self, _dev: &Device) {}
+}
+
+/// The private area of a net device: the NAPI context and the driver's data.
+///
+/// # Invariants
+///
+/// `data` is initialised from [`Builder::register`] until [`Registration`] is dropped, which
+/// covers every callback of the stack.
+#[repr(C)]
+struct Private<T> {
+    napi: *const Napi,
+    data: core::mem::MaybeUninit<T>,
+}
+
+/// A net device being set up: allocated, not registered.
+///
+/// # Invariants
+///
+/// `dev` is an allocated, unregistered net device whose private area is a `Private<T>` with
+/// uninitialised `data`, and `napi` its NAPI context.
+pub struct Builder<T: Driver> {
+    dev: NonNull<bindings::net_device>,
+    napi: Arc<Napi>,
+    _data: PhantomData<T>,
+}
+
+impl<T: Driver> Builder<T> {
+    const PRIVATE_ALIGNMENT: () = assert!(
+        core::mem::align_of::<Private<T>>() <= bindings::NETDEV_ALIGN as usize,
+        "the driver data needs more alignment than net devices give their private area"
+    );
+
+    /// Allocates an Ethernet net device whose parent is `parent`, and its NAPI context.
+    pub fn new(parent: &device::Device) -> Result<Self> {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::PRIVATE_ALIGNMENT;
+        let size = c_int::try_from(core::mem::size_of::<Private<T>>()).map_err(|_| EINVAL)?;
+        // SAFETY: `alloc_etherdev_mqs()` has no preconditions.
+        let dev = unsafe { bindings::alloc_etherdev_mqs(size, 1, 1) };
+        let dev = NonNull::new(dev).ok_or(ENOMEM)?;
+        // SAFETY: `dev` is allocated and not registered, so setting its parent is allowed, and
+        // `parent` is a valid device that outlives it: the driver unregisters the net device
+        // before its device goes away.
+        unsafe { (*dev.as_ptr()).dev.parent = parent.as_raw() };
+
+        // SAFETY: `dev` is a valid device; `poll::<T>` may be called once NAPI is enabled,
+        // which happens only after the data is initialised.
+        let napi = Arc::pin_init(unsafe { Napi::new(dev, poll::<T>) }, GFP_KERNEL);
+        let napi = match napi {
+            Ok(napi) => napi,
+            Err(e) => {
+                // SAFETY: `dev` was allocated above and is not used any more.
+                unsafe { bindings::free_netdev(dev.as_ptr()) };
+                return Err(e);
+            }
+        };
+        // SAFETY: `netdev_priv()` returns the private area, of the size asked for above.
+        let private = unsafe { bindings::netdev_priv(dev.as_ptr()) }.cast::<Private<T>>();
+        // SAFETY: `private` is valid for writes; `data` stays uninitialised.
+        unsafe { core::ptr::addr_of_mut!((*private).napi).write(&*napi) };
+        // The link is down until the driver says otherwise.
+        // SAFETY: `dev` is valid.
+        unsafe { bindings::netif_carrier_off(dev.as_ptr()) };
+        // INVARIANT: `dev` is allocated and unregistered, its private area set up as above.
+        Ok(Self {
+            dev,
+            napi,
+            _data: PhantomData,
+        })
+    }
+
+    /// Returns the NAPI context of the device, for the driver's interrupt routine.
+    pub fn napi(&self) -> &Arc<Napi> {
+        &self.napi
+    }
+
+    /// Sets the range of MTUs the device accepts (by default the standard Ethernet 68..1500).
+    pub fn set_mtu_range(&mut self, min: u32, max: u32) {
+        // SAFETY: By the type invariant `dev` is allocated and not registered yet.
+        unsafe {
+            (*self.dev.as_ptr()).min_mtu = min;
+            (*self.dev.as_ptr()).max_mtu = max;
+        }
+    }
+
+    /// Registers the device with Ethernet address `address`, after initialising its data with
+    /// `data`. Fails with `EADDRNOTAVAIL` if the address is not a valid unicast address, with
+    /// the error of `data`, or with the stack's error.
+    pub fn register(
+        self,
+        address: &[u8; ETH_ALEN],
+        data: impl PinInit<T, Error>,
+    ) -> Result<Registration<T>> {
+        // SAFETY: `address` has `ETH_ALEN` bytes.
+        if !unsafe { bindings::is_valid_ether_addr(address.as_ptr()) } {
+            return Err(Error::from_errno(-(bindings::EADDRNOTAVAIL as i32)));
+        }
+        let dev = self.dev.as_ptr();
+        // SAFETY: By the type invariant `dev` has a `Private<T>` private area.
+        let private = unsafe { bindings::netdev_priv(dev) }.cast::<Private<T>>();
+        // SAFETY: `data` is valid for writes, and pinned: the private area does not move
+        // until the device is freed, and it is dropped in place before.
+        unsafe { data.__pinned_init(core::ptr::addr_of_mut!((*private).data).cast())? };
+
+        // SAFETY: `dev` is valid and unregistered; `ADDRESS` and `OPS` are static.
+        unsafe {
+            bindings::eth_hw_addr_set(dev, address.as_ptr());
+            (*dev).netdev_ops = &Registration::<T>::OPS;
+        }
+        // The registration owns the device from here on.
+        let this = core::mem::ManuallyDrop::new(self);
+        // INVARIANT: The data is initialised; the device is not registered yet.
+        let mut registration = Registration {
+            dev: this.dev,
+            // SAFETY: `this` is never dropped, so its context is moved out only once.
+            napi: unsafe { core::ptr::read(&this.napi) },
+            registered: false,
+            _data: PhantomData,
+        };
+        // SAFETY: `dev` is a valid, set up, unregistered device.
+        to_result(unsafe { bindings::register_netdev(dev) })?;
+        // INVARIANT: Registered just above.
+        registration.registered = true;
+        Ok(registration)
+    }
+}
+
+impl<T: Driver> Drop for Builder<T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant `dev` is allocated and unregistered, and its data is
+        // not initialised: freeing it deletes the NAPI context too.
+        unsafe { bindings::free_netdev(self.dev.as_ptr()) };
+    }
+}
+
+/// A registered net device and its driver data.
+///
+/// # Invariants
+///
+/// `dev` is allocated, its private area is a `Private<T>` whose data is initialised, and it is
+/// registered if `registered` is set. `napi` is its NAPI context.
+pub struct Registration<T: Driver> {
+    dev: NonNull<bindings::net_device>,
+    napi: Arc<Napi>,
+    registered: bool,
+    _data: PhantomData<T>,
+}
+
+// SAFETY: The registration only hands out shared references to `T`, which is `Send + Sync`,
+// and to the device, whose API is thread-safe; it may be dropped on any thread.
+unsafe impl<T: Driver> Send for Registration<T> {}
+
+// SAFETY: As above.
+unsafe impl<T: Driver> Sync for Registration<T> {}
+
+impl<T: Driver> Registration<T> {
+    const OPS: bindings::net_device_ops = bindings::net_device_ops {
+        ndo_open: Some(open::<T>),
+        ndo_stop: Some(stop::<T>),
+        ndo_start_xmit: Some(start_xmit::<T>),
+        ndo_get_stats64: Some(get_stats64::<T>),
+        ndo_set_rx_mode: Some(set_rx_mode::<T>),
+        ndo_validate_addr: Some(bindings::eth_validate_addr),
+        ndo_set_mac_address: Some(bindings::eth_mac_addr),
+        // SAFETY: All other operations may be null.
+        ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
+    };
+
+    /// Returns the net device.
+    pub fn device(&self) -> &Device {
+        // SAFETY: By the type invariant the device is valid while `self` lives.
+        unsafe { Device::from_raw(self.dev.as_ptr()) }
+    }
+
+    /// Returns the driver's data.
+    pub fn data(&self) -> &T {
+        // SAFETY: By the type invariant the data is initialised while `self` lives.
+        unsafe { data::<T>(self.dev.as_ptr()) }
+    }
+
+    /// Returns the NAPI context of the device.
+    pub fn napi(&self) -> &Arc<Napi> {
+        &self.napi
+    }
+}
+
+impl<T: Driver> Drop for Registration<T> {
+    fn drop(&mut self) {
+        let dev = self.dev.as_ptr();
+        if self.registered {
+            // SAFETY: By the type invariant `dev` is registered. Unregistering closes it
+            // first, through `stop::<T>`, so no callback runs after this.
+            unsafe { bindings::unregister_netdev(dev) };
+        }
+        // SAFETY: By the type invariant the data is initialised, and no callback uses it any
+        // more. It is dropped in place, where it was pinned.
+        unsafe {
+            let private = bindings::netdev_priv(dev).cast::<Private<T>>();
+            core::ptr::drop_in_place((*private).data.as_mut_ptr());
+        }
+        // SAFETY: The device is unregistered and unused; freeing it deletes its NAPI context,
+        // which stays allocated while `napi` is referenced, disabled for good.
+        unsafe { bindings::free_netdev(dev) };
+    }
+}
+
+/// Returns the driver's data of `dev`.
+///
+/// # Safety
+///
+/// `dev` must be a valid net device made by `Builder<T>` whose data is initialised, for `'a`.
+unsafe fn data<'a, T: Driver>(dev: *const bindings::net_device) -> &'a T {
+    // SAFETY: The private area is a `Private<T>` with initialised data, by the safety
+    // requirements.
+    unsafe {
+        let private = bindings::netdev_priv(dev).cast::<Private<T>>();
+        (*private).data.assume_init_ref()
+    }
+}
+
+/// Returns the NAPI context of `dev`.
+///
+/// # Safety
+///
+/// As for [`data`].
+unsafe fn napi<'a, T: Driver>(dev: *const bindings::net_device) -> &'a Napi {
+    // SAFETY: The private area is a `Private<T>` whose `napi` points to the context, which the
+    // registration keeps alive, by the safety requirements.
+    unsafe { &*(*bindings::netdev_priv(dev).cast::<Private<T>>()).napi }
+}
+
+/// `ndo_open`: enables NAPI, then opens the device and starts the queue.
+///
+/// # Safety
+///
+/// Called by the stack with a registered device made by `Builder<T>`.
+unsafe extern "C" fn open<T: Driver>(dev: *mut bindings::net_device) -> c_int {
+    // SAFETY: The device is registered, so its data is initialised and alive.
+    let (data, napi, device) = unsafe { (data::<T>(dev), napi::<T>(dev), Device::from_raw(dev)) };
+    from_result(|| {
+        // SAFETY: The device is being opened, its context disabled since it was added or
+        // last closed.
+        unsafe { napi.enable() };
+        if let Err(e) = data.open(device) {
+            // SAFETY: Enabled just above.
+            unsafe { napi.disable() };
+            return Err(e);
+        }
+        // SAFETY: The device is valid and now open.
+        unsafe { bindings::netif_start_queue(dev) };
+        Ok(0)
+    })
+}
+
+/// `ndo_stop`: stops the queue and NAPI, then the device.
+///
+/// # Safety
+///
+/// Called by the stack with an open device made by `Builder<T>`.
+unsafe extern "C" fn stop<T: Driver>(dev: *mut bindings::net_device) -> c_int {
+    // SAFETY: The device is registered, so its data is initialised and alive.
+    let (data, napi, device) = unsafe { (data::<T>(dev), napi::<T>(dev), Device::from_raw(dev)) };
+    // SAFETY: The device is open, so its context is enabled; `netif_tx_disable()` waits for a
+    // transmit in progress and `napi_disable()` for a poll.
+    unsafe {
+        bindings::netif_tx_disable(dev);
+        napi.disable();
+    }
+    data.stop(device);
+    0
+}
+
+/// `ndo_start_xmit`.
+///
+/// # Safety
+///
+/// Called by the stack with an open device made by `Builder<T>` and a buffer it hands over.
+unsafe extern "C" fn start_xmit<T: Driver>(
+    skb: *mut bindings::sk_buff,
+    dev: *mut bindings::net_device,
+) -> bindings::netdev_tx_t {
+    // SAFETY: The device is registered, so its data is initialised and alive.
+    let (data, device) = unsafe { (data::<T>(dev), Device::from_raw(dev)) };
+    let Some(skb) = NonNull::new(skb) else {
+        return bindings::netdev_tx_NETDEV_TX_OK;
+    };
+    // SAFETY: The stack hands the buffer over.
+    let skb = unsafe { SkBuff::from_raw(skb) };
+    match data.start_xmit(device, skb) {
+        Transmit::Done => bindings::netdev_tx_NETDEV_TX_OK,
+        Transmit::Busy(skb) => {
+            // The stack keeps the buffer.
+            skb.into_raw();
+            bindings::netdev_tx_NETDEV_TX_BUSY
+        }
+    }
+}
+
+/// `ndo_get_stats64`.
+///
+/// # Safety
+///
+/// Called by the stack with a registered device made by `Builder<T>` and valid counters.
+unsafe extern "C" fn get_stats64<T: Driver>(
+    dev: *mut bindings::net_device,
+    stats: *mut bindings::rtnl_link_stats64,
+) {
+    // SAFETY: The device is registered, so its data is initialised and alive.
+    let (data, device) = unsafe { (data::<T>(dev), Device::from_raw(dev)) };
+    let counters = data.statistics(device);
+    // SAFETY: `stats` is valid for writes, by the safety requirements.
+    let stats = unsafe { &mut *stats };
+    stats.rx_packets = counters.rx_packets;
+    stats.rx_bytes = counters.rx_bytes;
+    stats.tx_packets = counters.tx_packets;
+    stats.tx_bytes = counters.tx_bytes;
+    stats.rx_errors = counters.rx_errors;
+    stats.rx_length_errors = counters.rx_length_errors;
+    stats.rx_dropped = counters.rx_dropped;
+    stats.rx_missed_errors = counters.rx_missed_errors;
+    stats.tx_dropped = counters.tx_dropped;
+}
+
+/// `ndo_set_rx_mode`.
+///
+/// # Safety
+///
+/// Called by the stack with a registered device made by `Builder<T>`.
+unsafe extern "C" fn set_rx_mode<T: Driver>(dev: *mut bindings::net_device) {
+    // SAFETY: The device is registered, so its data is initialised and alive.
+    let (data, device) = unsafe { (data::<T>(dev), Device::from_raw(dev)) };
+    data.set_rx_mode(device);
+}
+
+/// The NAPI poll function.
+///
+/// # Safety
+///
+/// Called by the stack with an enabled context of a device made by `Builder<T>`.
+unsafe extern "C" fn poll<T: Driver>(napi: *mut bindings::napi_struct, budget: c_int) -> c_int {
+    // SAFETY: The context is enabled, so its device is open: registered, with initialised
+    // data.
+    let (data, context, device) = unsafe {
+        let dev = (*napi).dev;
+        (data::<T>(dev), self::napi::<T>(dev), Device::from_raw(dev))
+    };
+    let budget = usize::try_from(budget).unwrap_or(0);
+    let mut poll = NapiPoll::new(context, device, budget);
+    data.poll(device, &mut poll);
+    // A poll that completed reports what it completed with. One that did not reports its
+    // whole budget, whatever it received, so that it is polled again rather than left
+    // scheduled with nothing to poll it.
+    let work = match poll.completed() {
+        Some(work_done) => work_done,
+        None => budget,
+    };
+    work as c_int
+}

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Socket buffers: the frames a network driver transmits and receives.
+//!
+//! A driver gets frames to transmit from [`super::device::Driver::start_xmit`] and owns them
+//! until the device has sent them: dropping an [`SkBuff`] frees it, in any context. Frames it
+//! receives come from [`super::napi::NapiPoll::alloc_skb`] and go up the stack through
+//! [`super::napi::NapiPoll::receive`].
+//!
+//! C header: [`include/linux/skbuff.h`](srctree/include/linux/skbuff.h)
+
+use crate::{bindings, error::code::*, error::Result};
+use core::ptr::NonNull;
+
+/// An owned socket buffer.
+///
+/// # Invariants
+///
+/// `ptr` points to a valid `struct sk_buff` that this object owns: no one else frees it or
+/// changes its data while the object lives.
+pub struct SkBuff {
+    ptr: NonNull<bindings::sk_buff>,
+}
+
+// SAFETY: A socket buffer is not tied to a thread or CPU; it may be freed anywhere.
+unsafe impl Send for SkBuff {}
+
+// SAFETY: Shared references only read the buffer's length and data.
+unsafe impl Sync for SkBuff {}
+
+impl SkBuff {
+    /// Takes ownership of `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a valid socket buffer that the caller owns and hands over.
+    pub(crate) unsafe fn from_raw(ptr: NonNull<bindings::sk_buff>) -> Self {
+        // INVARIANT: The caller hands over a valid buffer it owns.
+        Self { ptr }
+    }
+
+    /// Gives up ownership of the buffer without freeing it.
+    pub(crate) fn into_raw(self) -> *mut bindings::sk_buff {
+        let ptr = self.ptr.as_ptr();
+        core::mem::forget(self);
+        ptr
+    }
+
+    /// Returns the length of the frame, in bytes.
+    pub fn len(&self) -> usize {
+        // SAFETY: By the type invariant `ptr` is valid.
+        unsafe { (*self.ptr.as_ptr()).len as usize }
+    }
+
+    /// Returns whether the frame is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Returns whether all of the frame is in [`SkBuff::data`]: drivers that do not announce
+    /// scatter-gather (`NETIF_F_SG`) only ever get such frames.
+    pub fn is_linear(&self) -> bool {
+        self.data().len() == self.len()
+    }
+
+    /// Returns the bytes of the frame in the buffer's head: all of them if it is linear.
+    pub fn data(&self) -> &[u8] {
+        let skb = self.ptr.as_ptr();
+        // SAFETY: By the type invariant `skb` is valid.
+        let head_len = unsafe { bindings::skb_headlen(skb) } as usize;
+        // SAFETY: `data` points to `skb_headlen()` initialised bytes, which do not change while
+        // this object owns the buffer and the returned reference borrows it.
+        unsafe { core::slice::from_raw_parts((*skb).data, head_len) }
+    }
+
+    /// Appends `bytes` to the frame; `ENOSPC` if the buffer has no room for them.
+    pub fn put_data(&mut self, bytes: &[u8]) -> Result {
+        let len = self.check_tailroom(bytes.len())?;
+        // SAFETY: By the type invariant the buffer is valid and owned, and it has room for
+        // `len` more bytes, which `bytes` provides.
+        unsafe { bindings::skb_put_data(self.ptr.as_ptr(), bytes.as_ptr().cast(), len) };
+        Ok(())
+    }
+
+    /// Appends `len` zeroed bytes to the frame and returns them, for the driver to fill;
+    /// `ENOSPC` if the buffer has no room for them.
+    pub fn put_zeroed(&mut self, len: usize) -> Result<&mut [u8]> {
+        let len = self.check_tailroom(len)?;
+        // SAFETY: By the type invariant the buffer is valid and owned, and it has room for
+        // `len` more bytes.
+        let bytes = unsafe { bindings::skb_put_zero(self.ptr.as_ptr(), len) };
+        // SAFETY: `skb_put_zero()` returns the `len` bytes it added, initialised, which only
+        // this object reaches while the returned reference borrows it mutably.
+        Ok(unsafe { core::slice::from_raw_parts_mut(bytes.cast::<u8>(), len as usize) })
+    }
+
+    fn check_tailroom(&self, len: usize) -> Result<u32> {
+        let len = u32::try_from(len).map_err(|_| ENOSPC)?;
+        // SAFETY: By the type invariant the buffer is valid.
+        if unsafe { bindings::skb_tailroom(self.ptr.as_ptr()) } < len {
+            return Err(ENOSPC);
+        }
+        Ok(len)
+    }
+}
+
+impl Drop for SkBuff {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the buffer is valid and owned by this object;
+        // `dev_kfree_skb_any()` may be called in any context.
+        unsafe { bindings::dev_kfree_skb_any(self.ptr.as_ptr()) };
+    }
+}
