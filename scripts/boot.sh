@@ -34,10 +34,18 @@ done
 kunit=kunit.enable=0
 [ "$mode" = check ] && kunit=kunit.enable=1
 
+# No network unless the caller asks for one: never QEMU's default user-mode NIC.
+network=(-nic none)
+for arg in "$@"; do
+	case "$arg" in
+	-netdev|-nic|-net) network=() ;;
+	esac
+done
+
 cmd=(qemu-system-x86_64 -M pc -accel tcg,thread=multi -smp 2 -m 1G
 	-bios /usr/share/qemu/qboot.rom -display none -no-reboot -serial stdio
 	-kernel "$build/kernel/arch/x86/boot/bzImage" -initrd "$build/initramfs.cpio.gz"
-	-append "console=ttyS0 panic=-1 $kunit irqsync.mode=$mode $append" "$@")
+	-append "console=ttyS0 panic=-1 $kunit irqsync.mode=$mode $append" "${network[@]}" "$@")
 
 mkdir -p "$(dirname "$log")"
 start=$(date +%s)
