@@ -8,7 +8,9 @@
 #  - boot: the test kernel under QEMU (TCG, 2 vCPUs, an edu device) runs the KUnit suites (each
 #    case counts) and the guest tests of scripts/guest/check.sh; the kernel log must be clean;
 #  - audio: a boot with an ES1370 plays test tones (scripts/guest/audio.sh) and the host
-#    analyses what QEMU recorded (scripts/audio.py).
+#    analyses what QEMU recorded (scripts/audio.py);
+#  - net: two guests, each with an Intel 82540EM driven by the e1000 sample, joined by a
+#    stream netdev (scripts/net-boot.sh), exchange traffic (scripts/guest/net_a.sh, net_b.sh).
 #
 # Ends with "N passed, N failed" (", N skipped" when any were skipped); exits 1 on a failure.
 
@@ -244,6 +246,27 @@ audio_tests() {
 	fi
 }
 
+# The e1000 sample: two guests exchange pings and 16 MiB transfers, compare their counters,
+# and A's link goes down and up, by QMP and by ip link, and its driver is unloaded, under
+# traffic.
+net_tests() {
+	echo "== network tests"
+	if "$repo/scripts/net-boot.sh" net "$logs" 900; then
+		record PASS net_boots_complete
+	else
+		record FAIL net_boots_complete "see $logs/net-a.log and $logs/net-b.log"
+	fi
+	if [ "$(grep -c ': ok$' "$logs/net-link.txt" 2>/dev/null)" = 2 ]; then
+		record PASS net:qmp_set_link_accepted
+	else
+		record FAIL net:qmp_set_link_accepted "$(tr '\n' ' ' < "$logs/net-link.txt" 2>/dev/null)"
+	fi
+	guest_results "$logs/net-a.log" net
+	guest_results "$logs/net-b.log" net_b
+	check_log "$logs/net-a.log"
+	check_log "$logs/net-b.log"
+}
+
 # Fails on any report of a kernel bug, warning, lockdep splat, KASAN report, atomic sleep or
 # stall in a console log.
 check_log() {
@@ -261,6 +284,7 @@ check_log() {
 static_checks
 boot_tests
 audio_tests
+net_tests
 
 passed=$(grep -c '^PASS ' "$results")
 failed=$(grep -c '^FAIL ' "$results")

@@ -170,12 +170,10 @@ struct DescriptorRing {
 
 impl DescriptorRing {
     fn new(pdev: &pci::Device) -> Result<Self> {
-        let descriptors = CoherentAllocation::alloc(
-            pdev.as_ref(),
-            RING_SIZE * descriptor::WORDS,
-            GFP_KERNEL,
-        )?;
-        let buffers = CoherentAllocation::alloc(pdev.as_ref(), RING_SIZE * BUFFER_SIZE, GFP_KERNEL)?;
+        let descriptors =
+            CoherentAllocation::alloc(pdev.as_ref(), RING_SIZE * descriptor::WORDS, GFP_KERNEL)?;
+        let buffers =
+            CoherentAllocation::alloc(pdev.as_ref(), RING_SIZE * BUFFER_SIZE, GFP_KERNEL)?;
         Ok(Self {
             descriptors,
             buffers,
