@@ -3,7 +3,8 @@
 # irqsync: fetches Debian's Linux 6.12 source, lays this repository on it, builds the kernel
 # with Rust, boots it under QEMU and runs the tests.
 #
-#   make run      build, then boot and show InterruptSync, the edu and the ES1370 drivers at work
+#   make run      build, then boot and show InterruptSync, the edu and the ES1370 drivers at work,
+#                 then two guests exchanging traffic through the e1000 driver
 #   make check    build, then run every test; ends with "N passed, N failed"
 #   make bench    build, then time InterruptSync against C baselines in one boot
 #   make kernel   only build
@@ -85,6 +86,11 @@ run: initramfs
 	@echo "  The melody the ES1370 played: $(BUILD)/melody.wav"
 	@echo "  Its spectrogram (time across, 0 to 1.2 kHz up): $(BUILD)/melody.png"
 	@echo "  (whole boot log: $(BUILD)/logs/run.log)"
+	@echo "  BOOT    two QEMUs (TCG), each with an e1000, joined by a stream netdev over a unix socket"
+	@scripts/net-boot.sh net_run $(BUILD)/logs 600
+	@for g in a b; do tr -d '\r' < $(BUILD)/logs/net_run-$$g.log | \
+		sed -n 's/^irqsync-run: //p; s/^\[ *[0-9.]*\] \(rust_irqsync_e1000.*\)/'"$$g"': \1/p'; done
+	@echo "  (whole boot logs: $(BUILD)/logs/net_run-a.log and net_run-b.log)"
 
 check: kernel
 	@scripts/check.sh

@@ -3,22 +3,37 @@
 #
 # `make bench`: boots the kernel once with an edu device, runs the C baselines and the Rust
 # code in turn, and prints nanoseconds per operation, or round trips per second, and the
-# Rust/C ratio of each operation (fastest of all rounds on each side). A benchmark, not a
-# test: it fails only if the boot or a module fails.
+# Rust/C ratio of each operation (fastest of all rounds on each side). Then boots the two
+# network guests, where guest A sends through the Rust e1000 sample and the kernel's C e1000
+# driver in turn (pktgen packets per second, TCP bulk throughput). A benchmark, not a test:
+# it fails only if a boot or a module fails.
 
 set -eu
 
 repo=$(realpath "$(dirname "$0")/..")
-log=$repo/build/logs/bench.log
+build=$repo/build
+log=$build/logs/bench.log
+net_log=$build/logs/net_bench-a.log
+
+# The C e1000 driver is built for the benchmark only, as an external module, and is only in
+# the benchmark's initramfs.
+"$repo/scripts/build-e1000-baseline.sh" "$build/linux" "$build/kernel" "$build/e1000-baseline" \
+	> "$build/logs/e1000-baseline-build.log" 2>&1 ||
+	{ echo "bench: the C e1000 baseline did not build, see $build/logs/e1000-baseline-build.log" >&2; exit 1; }
+"$repo/scripts/mkinitramfs.sh" "$build/kernel" "$build/initramfs-bench.cpio.gz" \
+	"$build/e1000-baseline/e1000.ko"
 
 "$repo/scripts/boot.sh" --mode bench --log "$log" --timeout 900 --quiet -- -device edu -smp 1 \
 	-audiodev "wav,id=snd0,path=$repo/build/logs/bench-audio.wav" -device ES1370,audiodev=snd0
-if grep -q 'irqsync-bench: .* expected' "$log"; then
-	grep 'irqsync-bench: .* expected' "$log" >&2
+# One vCPU each, so that the two QEMUs fit the host's cores.
+IRQSYNC_INITRD=$build/initramfs-bench.cpio.gz "$repo/scripts/net-boot.sh" net_bench \
+	"$build/logs" 900 -smp 1 || { echo "bench: a network guest failed, see $net_log" >&2; exit 1; }
+if grep -q 'irqsync-bench: .* expected' "$log" "$net_log"; then
+	grep 'irqsync-bench: .* expected' "$log" "$net_log" >&2
 	exit 1
 fi
 
-python3 - "$log" <<'PY'
+python3 - "$log" "$net_log" <<'PY'
 import re, sys
 import statistics
 best, samples = {}, {}
@@ -82,5 +97,23 @@ for period, rate, intervals, mean, jitter in audio:
     got = 1e6 / int(mean) if int(mean) else 0
     print(f'{rate + " Hz, " + period + " frames":<22}{asked:>10.2f}{got:>10.2f}'
           f'{got / asked:>8.3f}{jitter + " us":>10}  ({intervals} periods)')
+
+# e1000: guest A sends through each driver in turn; guest B receives with the Rust sample.
+print()
+print(f'{"e1000, A to B":<22}{"C":>12}{"Rust":>12}{"ratio":>8}  target >= 0.95  (median of rounds)')
+net = re.findall(r'irqsync-bench: net (rust|c) round (\d+) pktgen64 (\d+) pps bulk (\d+) kB/s',
+                 open(sys.argv[2], errors='replace').read())
+for index, name, unit in ((2, 'pktgen 64-byte frames', 'pps'), (3, 'TCP bulk', 'kB/s')):
+    c = [int(r[index]) for r in net if r[0] == 'c']
+    rust = [int(r[index]) for r in net if r[0] == 'rust']
+    if not c or not rust or min(c + rust) == 0:
+        print(f'{name:<22} missing results')
+        failed = True
+        continue
+    cm, rm = statistics.median(c), statistics.median(rust)
+    ratio = rm / cm
+    verdict = 'met' if ratio >= 0.95 else 'NOT met'
+    print(f'{name + " " + unit:<22}{cm:>12.0f}{rm:>12.0f}{ratio:>8.3f}  {verdict}'
+          f'  (C {c}, Rust {rust})')
 sys.exit(1 if failed else 0)
 PY

@@ -7,6 +7,7 @@
 #
 # Usage: scripts/boot.sh --mode MODE --log FILE [--timeout SECONDS] [--append ARGS]
 #                        [--quiet] [-- QEMU_ARGS...]
+# The initramfs is build/initramfs.cpio.gz, or $IRQSYNC_INITRD.
 
 set -eu
 
@@ -44,7 +45,7 @@ done
 
 cmd=(qemu-system-x86_64 -M pc -accel tcg,thread=multi -smp 2 -m 1G
 	-bios /usr/share/qemu/qboot.rom -display none -no-reboot -serial stdio
-	-kernel "$build/kernel/arch/x86/boot/bzImage" -initrd "$build/initramfs.cpio.gz"
+	-kernel "$build/kernel/arch/x86/boot/bzImage" -initrd "${IRQSYNC_INITRD:-$build/initramfs.cpio.gz}"
 	-append "console=ttyS0 panic=-1 $kunit irqsync.mode=$mode $append" "${network[@]}" "$@")
 
 mkdir -p "$(dirname "$log")"

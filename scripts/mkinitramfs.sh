@@ -4,12 +4,14 @@
 # Builds the busybox initramfs every boot uses: busybox, the project's modules (the samples
 # and the out-of-tree module) and the guest scripts under scripts/guest/.
 #
-# Usage: scripts/mkinitramfs.sh KERNEL_BUILD_DIR OUTPUT
+# Usage: scripts/mkinitramfs.sh KERNEL_BUILD_DIR OUTPUT [EXTRA_MODULE...]
+#   EXTRA_MODULEs (make bench: the C e1000 baseline) go to /modules too.
 
 set -eu
 
 kobj=$(realpath "$1")
 out=$2
+shift 2
 repo=$(realpath "$(dirname "$0")/..")
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
@@ -20,6 +22,11 @@ cp "$repo/scripts/guest/init" "$root/init"
 cp "$repo"/scripts/guest/*.sh "$root/scripts/"
 chmod +x "$root/init" "$root"/scripts/*.sh
 find "$kobj/samples" -name '*.ko' -exec cp {} "$root/modules/" \;
+# pktgen, for make bench.
+[ -f "$kobj/net/core/pktgen.ko" ] && cp "$kobj/net/core/pktgen.ko" "$root/modules/"
+for module in "$@"; do
+	cp "$module" "$root/modules/"
+done
 # The out-of-tree module, if scripts/build-oot.sh built it.
 find "$(dirname "$kobj")/out-of-tree" -maxdepth 1 -name '*.ko' -exec cp {} "$root/modules/" \; \
 	2>/dev/null || true
