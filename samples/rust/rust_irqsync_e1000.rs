@@ -10,9 +10,10 @@
 //! `call_synchronized`: `NdisMSynchronizeWithInterruptEx`'s job, so that unmasking never races
 //! with the routine's masking.
 //!
-//! Frames are copied between socket buffers and per-descriptor buffers in coherent DMA memory;
-//! transmitted buffers are freed when the device reports them sent.
+//! Frames are copied between socket buffers and per-descriptor buffers in coherent DMA memory,
+//! like the simplest real drivers do; a socket buffer to send is freed once copied.
 
+use core::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use kernel::{
     c_str,
     delay::poll_timeout,
@@ -117,6 +118,8 @@ mod descriptor {
     pub(crate) const TX_CMD_EOP: u64 = 1 << 24;
     pub(crate) const TX_CMD_IFCS: u64 = 1 << 25;
     pub(crate) const TX_CMD_RS: u64 = 1 << 27;
+    /// Interrupt delay: the TX-done interrupt waits for `TIDV`/`TADV`, as in the C driver.
+    pub(crate) const TX_CMD_IDE: u64 = 1 << 31;
     pub(crate) const TX_STATUS_DD: u64 = 1 << 32;
 
     pub(crate) const RX_STATUS_DD: u64 = 1 << 32;
@@ -215,78 +218,104 @@ fn next(index: usize) -> usize {
     (index + 1) % RING_SIZE
 }
 
-/// The receive ring, only used by the poll while the device is up.
+/// The receive ring: emptied by the poll, without a lock.
+///
+/// Only the poll moves `next`, and NAPI never polls twice at once; `open` resets the ring
+/// while no poll runs. The counters are read by `statistics` at any time.
 struct RxRing {
     ring: DescriptorRing,
     /// The next descriptor the device fills.
-    next: usize,
+    next: AtomicUsize,
     /// Whether the frame being received spans descriptors: longer than a buffer. Its pieces
     /// are dropped up to the last.
-    discarding: bool,
-    /// The receive control register, whose filters `set_rx_mode` changes.
-    control: u32,
-    counters: Statistics,
-}
-
-/// What the poll found in one receive descriptor.
-enum Received {
-    Nothing,
-    Frame(SkBuff),
-    Dropped,
+    discarding: AtomicBool,
+    packets: AtomicU64,
+    bytes: AtomicU64,
+    errors: AtomicU64,
+    length_errors: AtomicU64,
+    dropped: AtomicU64,
+    missed: AtomicU64,
 }
 
 impl RxRing {
-    /// Gives every descriptor its buffer back and hands all but one to the device.
-    fn reset(&mut self, registers: &Registers) -> Result {
+    fn new(pdev: &pci::Device) -> Result<Self> {
+        Ok(Self {
+            ring: DescriptorRing::new(pdev)?,
+            next: AtomicUsize::new(0),
+            discarding: AtomicBool::new(false),
+            packets: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            length_errors: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            missed: AtomicU64::new(0),
+        })
+    }
+
+    /// Gives every descriptor its buffer back and hands all but one to the device; only while
+    /// no poll runs.
+    fn reset(&self, registers: &Registers) -> Result {
         for index in 0..RING_SIZE {
             self.ring.write(index, 0)?;
         }
-        self.next = 0;
-        self.discarding = false;
+        self.next.store(0, Ordering::Relaxed);
+        self.discarding.store(false, Ordering::Relaxed);
         self.ring.program(registers, regs::RDBAL)?;
         registers.write32(0, regs::RDH);
         registers.write32((RING_SIZE - 1) as u32, regs::RDT);
         Ok(())
     }
 
-    /// Takes the next descriptor the device filled, if any, and copies its frame out.
-    fn take(&mut self, poll: &NapiPoll<'_>, max_frame: usize) -> Result<Received> {
-        let index = self.next;
-        let word = self.ring.status(index)?;
+    /// Takes the next descriptor the device filled, if any: returns `None` if there is none,
+    /// else its frame if it is good (counting it either way). Called by the poll only.
+    fn take(&self, poll: &NapiPoll<'_>, max_frame: usize) -> Option<Option<SkBuff>> {
+        let index = self.next.load(Ordering::Relaxed);
+        let word = self.ring.status(index).ok()?;
         if word & descriptor::RX_STATUS_DD == 0 {
-            return Ok(Received::Nothing);
+            return None;
         }
+        let frame = self.take_frame(poll, index, word, max_frame);
+        self.ring.write(index, 0).ok()?;
+        self.next.store(next(index), Ordering::Relaxed);
+        Some(frame)
+    }
+
+    /// Copies out the frame of descriptor `index`, whose status word is `word`, if it is good;
+    /// counts it either way.
+    fn take_frame(
+        &self,
+        poll: &NapiPoll<'_>,
+        index: usize,
+        word: u64,
+        max_frame: usize,
+    ) -> Option<SkBuff> {
         let length = (word & descriptor::LENGTH_MASK) as usize;
         let errors = (word >> descriptor::RX_ERRORS_SHIFT) as u8;
-        let last = word & descriptor::RX_STATUS_EOP != 0;
-
-        let received = if !last {
+        if word & descriptor::RX_STATUS_EOP == 0 {
             // A piece of a frame longer than a buffer: drop it, and the rest.
-            self.discarding = true;
-            Received::Dropped
-        } else if core::mem::take(&mut self.discarding) || length > max_frame {
-            self.counters.rx_length_errors += 1;
-            self.counters.rx_errors += 1;
-            Received::Dropped
-        } else if errors != 0 {
-            self.counters.rx_errors += 1;
-            Received::Dropped
-        } else {
-            match self.copy_frame(poll, index, length) {
-                Ok(skb) => {
-                    self.counters.rx_packets += 1;
-                    self.counters.rx_bytes += length as u64;
-                    Received::Frame(skb)
-                }
-                Err(_) => {
-                    self.counters.rx_dropped += 1;
-                    Received::Dropped
-                }
+            self.discarding.store(true, Ordering::Relaxed);
+            return None;
+        }
+        if self.discarding.swap(false, Ordering::Relaxed) || length > max_frame {
+            self.length_errors.fetch_add(1, Ordering::Relaxed);
+            self.errors.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        if errors != 0 {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        match self.copy_frame(poll, index, length) {
+            Ok(skb) => {
+                self.packets.fetch_add(1, Ordering::Relaxed);
+                self.bytes.fetch_add(length as u64, Ordering::Relaxed);
+                Some(skb)
             }
-        };
-        self.ring.write(index, 0)?;
-        self.next = next(index);
-        Ok(received)
+            Err(_) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+        }
     }
 
     fn copy_frame(&self, poll: &NapiPoll<'_>, index: usize, length: usize) -> Result<SkBuff> {
@@ -299,25 +328,46 @@ impl RxRing {
     }
 }
 
-/// The transmit ring: filled by `start_xmit`, cleaned by the poll.
+/// The transmit ring: filled by `start_xmit`, cleaned by the poll, without a lock.
+///
+/// As in the C driver, each index has one writer: the stack serialises `start_xmit` on the
+/// queue (it holds the queue's lock), which alone moves `next_to_use`; NAPI never polls twice
+/// at once, and only the poll moves `next_to_clean`. `open` and `stop` reset both while
+/// neither runs. The descriptors and buffers are only reached through the DMA allocation's
+/// accessors, so even a broken serialisation could not make Rust references race.
+///
+/// Frames are copied into the descriptors' buffers, so their socket buffers are freed as soon
+/// as they are queued, as copying drivers do; the poll counts what the device has sent.
 struct TxRing {
     ring: DescriptorRing,
-    /// The frame of each descriptor the device has not sent yet, freed once it has.
-    frames: KVec<Option<SkBuff>>,
     /// The next descriptor to fill.
-    next_to_use: usize,
-    /// The oldest descriptor not cleaned yet.
-    next_to_clean: usize,
-    counters: Statistics,
+    next_to_use: AtomicUsize,
+    /// The oldest descriptor the device has not reported sent yet.
+    next_to_clean: AtomicUsize,
+    sent_packets: AtomicU64,
+    sent_bytes: AtomicU64,
+    dropped: AtomicU64,
 }
 
 impl TxRing {
-    fn reset(&mut self, registers: &Registers) -> Result {
+    fn new(pdev: &pci::Device) -> Result<Self> {
+        Ok(Self {
+            ring: DescriptorRing::new(pdev)?,
+            next_to_use: AtomicUsize::new(0),
+            next_to_clean: AtomicUsize::new(0),
+            sent_packets: AtomicU64::new(0),
+            sent_bytes: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+        })
+    }
+
+    /// Empties the ring and programs it; only while neither `start_xmit` nor the poll runs.
+    fn reset(&self, registers: &Registers) -> Result {
         for index in 0..RING_SIZE {
             self.ring.write(index, 0)?;
         }
-        self.next_to_use = 0;
-        self.next_to_clean = 0;
+        self.next_to_use.store(0, Ordering::Relaxed);
+        self.next_to_clean.store(0, Ordering::Relaxed);
         self.ring.program(registers, regs::TDBAL)?;
         registers.write32(0, regs::TDH);
         registers.write32(0, regs::TDT);
@@ -327,66 +377,62 @@ impl TxRing {
     /// Descriptors the driver may fill: one always stays empty, so that a full ring is not
     /// mistaken for an empty one.
     fn free(&self) -> usize {
-        RING_SIZE - 1 - (self.next_to_use + RING_SIZE - self.next_to_clean) % RING_SIZE
+        let next_to_use = self.next_to_use.load(Ordering::Acquire);
+        let next_to_clean = self.next_to_clean.load(Ordering::Acquire);
+        RING_SIZE - 1 - (next_to_use + RING_SIZE - next_to_clean) % RING_SIZE
     }
 
-    /// Copies `skb` into the next buffer, padded to the shortest frame, and hands the
-    /// descriptor to the device. Returns the frame if the ring is full.
-    fn queue(&mut self, registers: &Registers, skb: SkBuff) -> core::result::Result<(), SkBuff> {
+    /// Copies `frame` into the next buffer, padded to the shortest frame, and hands the
+    /// descriptor to the device. `EBUSY` if the ring is full. Called by `start_xmit` only.
+    fn queue(&self, registers: &Registers, frame: &[u8]) -> Result {
         if self.free() == 0 {
-            return Err(skb);
+            return Err(EBUSY);
         }
-        let index = self.next_to_use;
-        let frame = skb.data();
+        let index = self.next_to_use.load(Ordering::Relaxed);
         let offset = DescriptorRing::buffer_offset(index);
         let padded = frame.len().max(MIN_FRAME);
-        let written = self.ring.buffers.write_from(offset, frame).and_then(|()| {
-            let padding = [0u8; MIN_FRAME];
-            self.ring
-                .buffers
-                .write_from(offset + frame.len(), &padding[..padded - frame.len()])
-        });
+        let padding = [0u8; MIN_FRAME];
+        self.ring.buffers.write_from(offset, frame)?;
+        self.ring
+            .buffers
+            .write_from(offset + frame.len(), &padding[..padded - frame.len()])?;
         let word = padded as u64
             | descriptor::TX_CMD_EOP
             | descriptor::TX_CMD_IFCS
-            | descriptor::TX_CMD_RS;
-        if written.and_then(|()| self.ring.write(index, word)).is_err() {
-            self.counters.tx_dropped += 1;
-            return Ok(());
-        }
-        self.frames[index] = Some(skb);
-        self.next_to_use = next(index);
-        registers.write32(self.next_to_use as u32, regs::TDT);
+            | descriptor::TX_CMD_RS
+            | descriptor::TX_CMD_IDE;
+        self.ring.write(index, word)?;
+        self.next_to_use.store(next(index), Ordering::Release);
+        registers.write32(next(index) as u32, regs::TDT);
         Ok(())
     }
 
-    /// Takes the oldest frame the device has sent, if any, counting it.
-    fn take_sent(&mut self) -> Option<SkBuff> {
-        if self.next_to_clean == self.next_to_use {
-            return None;
-        }
-        let index = self.next_to_clean;
-        let word = self.ring.status(index).ok()?;
-        if word & descriptor::TX_STATUS_DD == 0 {
-            return None;
-        }
-        self.counters.tx_packets += 1;
-        self.counters.tx_bytes += word & descriptor::LENGTH_MASK;
-        self.next_to_clean = next(index);
-        self.frames[index].take()
-    }
-
-    /// Takes the frames of descriptors the device will not send, once it is stopped.
-    fn take_unsent(&mut self) -> Option<SkBuff> {
-        while self.next_to_clean != self.next_to_use {
-            let index = self.next_to_clean;
-            self.next_to_clean = next(index);
-            if let Some(skb) = self.frames[index].take() {
-                self.counters.tx_dropped += 1;
-                return Some(skb);
+    /// Counts the frames the device has sent since the last call. Called by the poll only.
+    fn clean(&self) {
+        let next_to_use = self.next_to_use.load(Ordering::Acquire);
+        let mut index = self.next_to_clean.load(Ordering::Relaxed);
+        let (mut packets, mut bytes) = (0, 0);
+        while index != next_to_use {
+            match self.ring.status(index) {
+                Ok(word) if word & descriptor::TX_STATUS_DD != 0 => {
+                    packets += 1;
+                    bytes += word & descriptor::LENGTH_MASK;
+                    index = next(index);
+                }
+                _ => break,
             }
         }
-        None
+        self.next_to_clean.store(index, Ordering::Release);
+        self.sent_packets.fetch_add(packets, Ordering::Relaxed);
+        self.sent_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Counts the frames the device will not send, once it is stopped, as dropped.
+    fn discard_unsent(&self) {
+        let next_to_use = self.next_to_use.load(Ordering::Acquire);
+        let next_to_clean = self.next_to_clean.swap(next_to_use, Ordering::AcqRel);
+        let unsent = (next_to_use + RING_SIZE - next_to_clean) % RING_SIZE;
+        self.dropped.fetch_add(unsent as u64, Ordering::Relaxed);
     }
 }
 
@@ -395,10 +441,11 @@ impl TxRing {
 struct Adapter {
     registers: Arc<Registers>,
     interrupts: Pin<KBox<InterruptSync<Interrupts>>>,
+    rx: RxRing,
+    /// The receive control register, whose filters `set_rx_mode` changes.
     #[pin]
-    rx: SpinLockIrq<RxRing>,
-    #[pin]
-    tx: SpinLockIrq<TxRing>,
+    rx_control: SpinLockIrq<u32>,
+    tx: TxRing,
 }
 
 impl Adapter {
@@ -414,43 +461,50 @@ impl Adapter {
         }
     }
 
-    /// Frees the frames the device has sent and wakes the queue if it has room again.
+    /// Counts the frames the device has sent and wakes the queue if it has room again.
     fn clean_tx(&self, dev: &Device) {
-        // One frame per turn of the lock: frames are freed with interrupts enabled.
-        while let Some(skb) = self.tx.with_lock(|tx| tx.take_sent()) {
-            drop(skb);
+        self.tx.clean();
+        // Pairs with the fence in `start_xmit`: either it sees the room made here, or this
+        // sees the queue it stopped.
+        fence(Ordering::SeqCst);
+        if dev.queue_stopped() && self.tx.free() >= TX_WAKE_THRESHOLD {
+            dev.wake_queue();
         }
-        self.tx.with_lock(|tx| {
-            if dev.queue_stopped() && tx.free() >= TX_WAKE_THRESHOLD {
-                dev.wake_queue();
-            }
-        });
     }
 
-    /// Receives up to the budget, handing frames to the stack outside the lock, then gives
-    /// the cleaned descriptors back to the device. Returns the descriptors it used.
+    /// Stops the transmit queue when the ring is full, unless the poll has made room since.
+    fn stop_queue(&self, dev: &Device) {
+        dev.stop_queue();
+        // Pairs with the fence in `clean_tx`: if the poll made room before it could see the
+        // stopped queue, wake it here.
+        fence(Ordering::SeqCst);
+        if self.tx.free() >= TX_WAKE_THRESHOLD {
+            dev.wake_queue();
+        }
+    }
+
+    /// Receives up to the budget, handing frames to the stack, then gives the cleaned
+    /// descriptors back to the device. Returns how many descriptors it used.
     fn receive(&self, dev: &Device, poll: &NapiPoll<'_>) -> usize {
         let max_frame = dev.mtu() + ETH_HLEN;
         let mut work = 0;
         while work < poll.budget() {
-            match self.rx.with_lock(|rx| rx.take(poll, max_frame)) {
-                Ok(Received::Frame(skb)) => poll.receive(skb),
-                Ok(Received::Dropped) => {}
-                Ok(Received::Nothing) | Err(_) => break,
+            match self.rx.take(poll, max_frame) {
+                Some(Some(skb)) => poll.receive(skb),
+                Some(None) => {}
+                None => break,
             }
             work += 1;
         }
         if work > 0 {
-            let registers = &self.registers;
-            self.rx.with_lock(|rx| {
-                let last = (rx.next + RING_SIZE - 1) % RING_SIZE;
-                registers.write32(last as u32, regs::RDT);
-            });
+            let last = (self.rx.next.load(Ordering::Relaxed) + RING_SIZE - 1) % RING_SIZE;
+            self.registers.write32(last as u32, regs::RDT);
         }
         work
     }
 
-    fn rx_control(&self, dev: &Device, enabled: bool) -> u32 {
+    /// The receive control register for the filters `dev` asks for.
+    fn rx_control_for(&self, dev: &Device, enabled: bool) -> u32 {
         let mut control = regs::RCTL_BAM | regs::RCTL_SECRC | regs::RCTL_LPE;
         if enabled {
             control |= regs::RCTL_EN;
@@ -470,8 +524,8 @@ impl Driver for Adapter {
         let registers = &self.registers;
         registers.write32(!0, regs::IMC);
         registers.read32(regs::ICR);
-        self.rx.with_lock(|rx| rx.reset(registers))?;
-        self.tx.with_lock(|tx| tx.reset(registers))?;
+        self.rx.reset(registers)?;
+        self.tx.reset(registers)?;
         self.interrupts.connect(Flags::SHARED)?;
 
         registers.write32(registers.read32(regs::CTRL) | regs::CTRL_SLU, regs::CTRL);
@@ -485,9 +539,9 @@ impl Driver for Adapter {
             regs::TCTL_EN | regs::TCTL_PSP | regs::TCTL_CT | regs::TCTL_COLD,
             regs::TCTL,
         );
-        let control = self.rx_control(dev, true);
-        self.rx.with_lock(|rx| {
-            rx.control = control;
+        let control = self.rx_control_for(dev, true);
+        self.rx_control.with_lock(|rx_control| {
+            *rx_control = control;
             registers.write32(control, regs::RCTL);
         });
         self.update_link(dev);
@@ -507,35 +561,38 @@ impl Driver for Adapter {
             registers.write32(!0, regs::IMC);
         });
         self.interrupts.disconnect();
-        self.rx.with_lock(|rx| {
-            rx.control &= !regs::RCTL_EN;
-            registers.write32(rx.control, regs::RCTL);
+        self.rx_control.with_lock(|rx_control| {
+            *rx_control &= !regs::RCTL_EN;
+            registers.write32(*rx_control, regs::RCTL);
         });
         registers.write32(0, regs::TCTL);
-        while let Some(skb) = self.tx.with_lock(|tx| tx.take_unsent()) {
-            drop(skb);
-        }
+        self.tx.discard_unsent();
         dev.carrier_off();
     }
 
     fn start_xmit(&self, dev: &Device, skb: SkBuff) -> Transmit {
-        if !skb.is_linear() || skb.len() > BUFFER_SIZE {
+        let frame = skb.data();
+        if !skb.is_linear() || frame.len() > BUFFER_SIZE {
             // Not announced (no scatter-gather) and refused by the MTU: never expected.
-            self.tx.with_lock(|tx| tx.counters.tx_dropped += 1);
+            self.tx.dropped.fetch_add(1, Ordering::Relaxed);
             return Transmit::Done;
         }
-        let registers = &self.registers;
-        let refused = self.tx.with_lock(|tx| {
-            let refused = tx.queue(registers, skb).err();
-            if tx.free() < TX_STOP_THRESHOLD {
-                dev.stop_queue();
+        match self.tx.queue(&self.registers, frame) {
+            Err(e) if e == EBUSY => {
+                // Not expected: the queue stops when the ring fills, below.
+                self.stop_queue(dev);
+                return Transmit::Busy(skb);
             }
-            refused
-        });
-        match refused {
-            Some(skb) => Transmit::Busy(skb),
-            None => Transmit::Done,
+            Err(_) => {
+                self.tx.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(()) => {}
         }
+        if self.tx.free() < TX_STOP_THRESHOLD {
+            self.stop_queue(dev);
+        }
+        // Copied: the buffer is freed here.
+        Transmit::Done
     }
 
     fn poll(&self, dev: &Device, poll: &mut NapiPoll<'_>) {
@@ -556,26 +613,28 @@ impl Driver for Adapter {
     }
 
     fn statistics(&self, _dev: &Device) -> Statistics {
-        let registers = &self.registers;
-        let rx = self.rx.with_lock(|rx| {
-            rx.counters.rx_missed_errors += u64::from(registers.read32(regs::MPC));
-            rx.counters
-        });
-        let tx = self.tx.with_lock(|tx| tx.counters);
+        let (rx, tx) = (&self.rx, &self.tx);
+        // MPC is cleared by reading: what each reader finds is added once.
+        let missed = u64::from(self.registers.read32(regs::MPC));
         Statistics {
-            tx_packets: tx.tx_packets,
-            tx_bytes: tx.tx_bytes,
-            tx_dropped: tx.tx_dropped,
-            ..rx
+            rx_packets: rx.packets.load(Ordering::Relaxed),
+            rx_bytes: rx.bytes.load(Ordering::Relaxed),
+            rx_errors: rx.errors.load(Ordering::Relaxed),
+            rx_length_errors: rx.length_errors.load(Ordering::Relaxed),
+            rx_dropped: rx.dropped.load(Ordering::Relaxed),
+            rx_missed_errors: rx.missed.fetch_add(missed, Ordering::Relaxed) + missed,
+            tx_packets: tx.sent_packets.load(Ordering::Relaxed),
+            tx_bytes: tx.sent_bytes.load(Ordering::Relaxed),
+            tx_dropped: tx.dropped.load(Ordering::Relaxed),
         }
     }
 
     fn set_rx_mode(&self, dev: &Device) {
         let registers = &self.registers;
-        self.rx.with_lock(|rx| {
-            let enabled = rx.control & regs::RCTL_EN != 0;
-            rx.control = self.rx_control(dev, enabled);
-            registers.write32(rx.control, regs::RCTL);
+        self.rx_control.with_lock(|rx_control| {
+            let enabled = *rx_control & regs::RCTL_EN != 0;
+            *rx_control = self.rx_control_for(dev, enabled);
+            registers.write32(*rx_control, regs::RCTL);
         });
     }
 }
@@ -681,32 +740,17 @@ impl pci::Driver for E1000Driver {
             )?;
         }
 
-        let rx = RxRing {
-            ring: DescriptorRing::new(pdev)?,
-            next: 0,
-            discarding: false,
-            control: 0,
-            counters: Statistics::default(),
-        };
-        let mut frames = KVec::with_capacity(RING_SIZE, GFP_KERNEL)?;
-        for _ in 0..RING_SIZE {
-            frames.push(None, GFP_KERNEL)?;
-        }
-        let tx = TxRing {
-            ring: DescriptorRing::new(pdev)?,
-            frames,
-            next_to_use: 0,
-            next_to_clean: 0,
-            counters: Statistics::default(),
-        };
+        let rx = RxRing::new(pdev)?;
+        let tx = TxRing::new(pdev)?;
         let adapter_registers = registers.clone();
         let registration = builder.register(
             &address,
             try_pin_init!(Adapter {
                 registers: adapter_registers,
                 interrupts,
-                rx <- new_spinlock_irq!(rx, "rust_irqsync_e1000_rx"),
-                tx <- new_spinlock_irq!(tx, "rust_irqsync_e1000_tx"),
+                rx,
+                rx_control <- new_spinlock_irq!(0, "rust_irqsync_e1000_rx_control"),
+                tx,
             }),
         )?;
         dev_info!(

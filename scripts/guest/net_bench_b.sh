@@ -7,7 +7,6 @@
 . /scripts/net-lib.sh
 
 net_up $NET_B $NET_A $MAC_A || exit 1
-barrier_b start
 (while :; do receive 5001 > /dev/null; done) &
 sink=$!
 # A connects to port 7001 when it is done; listening sends nothing meanwhile.

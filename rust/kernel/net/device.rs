@@ -15,6 +15,68 @@
 //! progress, before [`Driver::stop`]. A driver's `stop` thus runs with no transmit and no
 //! poll left, and its interrupt routine may schedule NAPI at any time.
 //!
+//! # Examples
+//!
+//! A device that counts what it is given to send and drops it, and never receives:
+//!
+//! ```
+//! use kernel::device::Device as Parent;
+//! use kernel::net::{
+//!     device::{Builder, Device, Driver, Registration, Statistics, Transmit},
+//!     napi::NapiPoll,
+//!     skb::SkBuff,
+//! };
+//! use kernel::sync::{new_spinlock_irq, SpinLockIrq};
+//!
+//! #[pin_data]
+//! struct Sink {
+//!     #[pin]
+//!     dropped: SpinLockIrq<u64>,
+//! }
+//!
+//! impl Driver for Sink {
+//!     fn open(&self, dev: &Device) -> Result {
+//!         dev.carrier_on();
+//!         Ok(())
+//!     }
+//!
+//!     fn stop(&self, dev: &Device) {
+//!         dev.carrier_off();
+//!     }
+//!
+//!     fn start_xmit(&self, _dev: &Device, skb: SkBuff) -> Transmit {
+//!         self.dropped.with_lock(|dropped| *dropped += 1);
+//!         // Dropping the buffer frees it.
+//!         drop(skb);
+//!         Transmit::Done
+//!     }
+//!
+//!     fn poll(&self, _dev: &Device, poll: &mut NapiPoll<'_>) {
+//!         // Nothing to receive: done at once.
+//!         poll.complete_done(0);
+//!     }
+//!
+//!     fn statistics(&self, _dev: &Device) -> Statistics {
+//!         Statistics {
+//!             tx_dropped: self.dropped.with_lock(|dropped| *dropped),
+//!             ..Statistics::default()
+//!         }
+//!     }
+//! }
+//!
+//! /// Called by the probe of the parent device.
+//! fn add_sink(parent: &Parent) -> Result<Registration<Sink>> {
+//!     let builder = Builder::<Sink>::new(parent)?;
+//!     // An interrupt routine would get `builder.napi().clone()` here.
+//!     builder.register(
+//!         &[0x02, 0, 0, 0, 0, 1],
+//!         try_pin_init!(Sink {
+//!             dropped <- new_spinlock_irq!(0, "sink_dropped"),
+//!         }),
+//!     )
+//! }
+//! ```
+//!
 //! C header: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h)
 
 use super::{
