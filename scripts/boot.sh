@@ -7,7 +7,8 @@
 #
 # Usage: scripts/boot.sh --mode MODE --log FILE [--timeout SECONDS] [--append ARGS]
 #                        [--quiet] [-- QEMU_ARGS...]
-# The initramfs is build/initramfs.cpio.gz, or $IRQSYNC_INITRD.
+# The kernel is build/kernel's, or $IRQSYNC_KERNEL; the initramfs build/initramfs.cpio.gz, or
+# $IRQSYNC_INITRD.
 
 set -eu
 
@@ -45,7 +46,7 @@ done
 
 cmd=(qemu-system-x86_64 -M pc -accel tcg,thread=multi -smp 2 -m 1G
 	-bios /usr/share/qemu/qboot.rom -display none -no-reboot -serial stdio
-	-kernel "$build/kernel/arch/x86/boot/bzImage" -initrd "${IRQSYNC_INITRD:-$build/initramfs.cpio.gz}"
+	-kernel "${IRQSYNC_KERNEL:-$build/kernel/arch/x86/boot/bzImage}" -initrd "${IRQSYNC_INITRD:-$build/initramfs.cpio.gz}"
 	-append "console=ttyS0 panic=-1 $kunit irqsync.mode=$mode $append" "${network[@]}" "$@")
 
 mkdir -p "$(dirname "$log")"
