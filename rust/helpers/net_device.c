@@ -69,6 +69,11 @@ unsigned int rust_helper_skb_headlen(const struct sk_buff *skb)
 	return skb_headlen(skb);
 }
 
+int rust_helper_skb_checksum_start_offset(const struct sk_buff *skb)
+{
+	return skb_checksum_start_offset(skb);
+}
+
 unsigned int rust_helper_skb_tailroom(const struct sk_buff *skb)
 {
 	return skb_tailroom(skb);

@@ -134,6 +134,14 @@ impl<T: Element> CoherentAllocation<T> {
         }
     }
 
+    /// Returns a pointer to the `len` elements from `index` on, for C functions that fill
+    /// them; `EINVAL` if they are not all there.
+    pub(crate) fn range_ptr(&self, index: usize, len: usize) -> Result<*mut T> {
+        self.check_range(index, len)?;
+        // SAFETY: `index` is in bounds, checked above.
+        Ok(unsafe { self.cpu_addr.as_ptr().add(index) })
+    }
+
     /// Reads the element at `index`; `EINVAL` if it is out of range.
     pub fn read(&self, index: usize) -> Result<T> {
         self.check_range(index, 1)?;

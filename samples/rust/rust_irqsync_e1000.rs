@@ -11,7 +11,8 @@
 //! with the routine's masking.
 //!
 //! Frames are copied between socket buffers and per-descriptor buffers in coherent DMA memory,
-//! like the simplest real drivers do; a socket buffer to send is freed once copied.
+//! like the simplest real drivers do; a socket buffer to send, linear or in pieces, is freed
+//! once copied. The device inserts TCP and UDP checksums, set up by a context descriptor.
 
 use core::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use kernel::{
@@ -21,7 +22,10 @@ use kernel::{
     dma::{self, CoherentAllocation},
     irq::{DispatchMode, Flags, InterruptSync, IrqReturn, Placement},
     net::{
-        device::{Builder, Device, Driver, Registration, Statistics, Transmit, ETH_ALEN, ETH_HLEN},
+        device::{
+            Builder, Device, Driver, Features, Registration, Statistics, Transmit, ETH_ALEN,
+            ETH_HLEN,
+        },
         napi::{Napi, NapiPoll},
         skb::SkBuff,
     },
@@ -121,6 +125,17 @@ mod descriptor {
     /// Interrupt delay: the TX-done interrupt waits for `TIDV`/`TADV`, as in the C driver.
     pub(crate) const TX_CMD_IDE: u64 = 1 << 31;
     pub(crate) const TX_STATUS_DD: u64 = 1 << 32;
+    /// Extended descriptors: a context descriptor (type 0) sets up checksum insertion for
+    /// the data descriptors (type 1) that follow.
+    pub(crate) const TX_CMD_DEXT: u64 = 1 << 29;
+    pub(crate) const TX_TYPE_DATA: u64 = 1 << 20;
+    pub(crate) const TX_TYPE_MASK: u64 = 0xf << 20;
+    /// Data descriptor option: insert the TCP/UDP checksum as the context says.
+    pub(crate) const TX_OPTION_TXSM: u64 = 1 << 41;
+    pub(crate) const TX_LENGTH_MASK: u64 = 0xf_ffff;
+    /// Context descriptor, first word: where the checksum starts and where it goes.
+    pub(crate) const CONTEXT_TUCSS_SHIFT: u32 = 32;
+    pub(crate) const CONTEXT_TUCSO_SHIFT: u32 = 40;
 
     pub(crate) const RX_STATUS_DD: u64 = 1 << 32;
     pub(crate) const RX_STATUS_EOP: u64 = 1 << 33;
@@ -136,8 +151,8 @@ const RING_SIZE: usize = 256;
 const BUFFER_SIZE: usize = 2048;
 /// The shortest frame on the wire, without its check sequence: shorter ones are padded.
 const MIN_FRAME: usize = 60;
-/// Free transmit descriptors below which the queue stops.
-const TX_STOP_THRESHOLD: usize = 1;
+/// The most descriptors a frame takes: a context descriptor and a data descriptor.
+const TX_DESCRIPTORS_PER_FRAME: usize = 2;
 /// Free transmit descriptors from which a stopped queue wakes.
 const TX_WAKE_THRESHOLD: usize = 32;
 
@@ -194,6 +209,16 @@ impl DescriptorRing {
     /// Reads the length and status word of descriptor `index`.
     fn status(&self, index: usize) -> Result<u64> {
         self.descriptors.read(index * descriptor::WORDS + 1)
+    }
+
+    /// Writes context descriptor `index`: checksum from byte `start` to the end, stored at
+    /// byte `at`.
+    fn write_context(&self, index: usize, start: u8, at: u8) -> Result {
+        let setup = u64::from(start) << descriptor::CONTEXT_TUCSS_SHIFT
+            | u64::from(at) << descriptor::CONTEXT_TUCSO_SHIFT;
+        self.descriptors.write(index * descriptor::WORDS, setup)?;
+        self.descriptors
+            .write(index * descriptor::WORDS + 1, descriptor::TX_CMD_DEXT)
     }
 
     /// Writes descriptor `index`: the word first, then the address.
@@ -382,26 +407,33 @@ impl TxRing {
         RING_SIZE - 1 - (next_to_use + RING_SIZE - next_to_clean) % RING_SIZE
     }
 
-    /// Copies `frame` into the next buffer, padded to the shortest frame, and hands the
-    /// descriptor to the device. `EBUSY` if the ring is full. Called by `start_xmit` only.
-    fn queue(&self, registers: &Registers, frame: &[u8]) -> Result {
-        if self.free() == 0 {
+    /// Copies `skb` into the next buffer, padded to the shortest frame, and hands it to the
+    /// device, after a context descriptor if the device is to insert its checksum at
+    /// `checksum` (start, position). `EBUSY` if the ring is full. Called by `start_xmit` only.
+    fn queue(&self, registers: &Registers, skb: &SkBuff, checksum: Option<(u8, u8)>) -> Result {
+        if self.free() < TX_DESCRIPTORS_PER_FRAME {
             return Err(EBUSY);
         }
-        let index = self.next_to_use.load(Ordering::Relaxed);
-        let offset = DescriptorRing::buffer_offset(index);
-        let padded = frame.len().max(MIN_FRAME);
-        let padding = [0u8; MIN_FRAME];
-        self.ring.buffers.write_from(offset, frame)?;
-        self.ring
-            .buffers
-            .write_from(offset + frame.len(), &padding[..padded - frame.len()])?;
-        let word = padded as u64
-            | descriptor::TX_CMD_EOP
+        let mut index = self.next_to_use.load(Ordering::Relaxed);
+        let mut word = descriptor::TX_CMD_EOP
             | descriptor::TX_CMD_IFCS
             | descriptor::TX_CMD_RS
             | descriptor::TX_CMD_IDE;
-        self.ring.write(index, word)?;
+        if let Some((start, at)) = checksum {
+            self.ring.write_context(index, start, at)?;
+            index = next(index);
+            word |= descriptor::TX_CMD_DEXT | descriptor::TX_TYPE_DATA | descriptor::TX_OPTION_TXSM;
+        }
+        let offset = DescriptorRing::buffer_offset(index);
+        let len = skb.len();
+        skb.copy_to_dma(&self.ring.buffers, offset)?;
+        if len < MIN_FRAME {
+            let padding = [0u8; MIN_FRAME];
+            self.ring
+                .buffers
+                .write_from(offset + len, &padding[..MIN_FRAME - len])?;
+        }
+        self.ring.write(index, word | len.max(MIN_FRAME) as u64)?;
         self.next_to_use.store(next(index), Ordering::Release);
         registers.write32(next(index) as u32, regs::TDT);
         Ok(())
@@ -414,9 +446,16 @@ impl TxRing {
         let (mut packets, mut bytes) = (0, 0);
         while index != next_to_use {
             match self.ring.status(index) {
+                // A context descriptor: the data descriptor after it says when both are done.
+                Ok(word)
+                    if word & descriptor::TX_CMD_DEXT != 0
+                        && word & descriptor::TX_TYPE_MASK == 0 =>
+                {
+                    index = next(index);
+                }
                 Ok(word) if word & descriptor::TX_STATUS_DD != 0 => {
                     packets += 1;
-                    bytes += word & descriptor::LENGTH_MASK;
+                    bytes += word & descriptor::TX_LENGTH_MASK;
                     index = next(index);
                 }
                 _ => break,
@@ -570,14 +609,28 @@ impl Driver for Adapter {
         dev.carrier_off();
     }
 
-    fn start_xmit(&self, dev: &Device, skb: SkBuff) -> Transmit {
-        let frame = skb.data();
-        if !skb.is_linear() || frame.len() > BUFFER_SIZE {
-            // Not announced (no scatter-gather) and refused by the MTU: never expected.
+    fn start_xmit(&self, dev: &Device, mut skb: SkBuff) -> Transmit {
+        if skb.len() > BUFFER_SIZE {
+            // Refused by the MTU: never expected.
             self.tx.dropped.fetch_add(1, Ordering::Relaxed);
             return Transmit::Done;
         }
-        match self.tx.queue(&self.registers, frame) {
+        // The context descriptor has a byte for each offset; beyond, checksum here.
+        let mut checksum = None;
+        if let Some(request) = skb.checksum_request() {
+            let start = u8::try_from(request.start);
+            let at = u8::try_from(request.start + request.offset);
+            match (start, at) {
+                (Ok(start), Ok(at)) => checksum = Some((start, at)),
+                _ => {
+                    if skb.checksum_in_software().is_err() {
+                        self.tx.dropped.fetch_add(1, Ordering::Relaxed);
+                        return Transmit::Done;
+                    }
+                }
+            }
+        }
+        match self.tx.queue(&self.registers, &skb, checksum) {
             Err(e) if e == EBUSY => {
                 // Not expected: the queue stops when the ring fills, below.
                 self.stop_queue(dev);
@@ -588,7 +641,7 @@ impl Driver for Adapter {
             }
             Ok(()) => {}
         }
-        if self.tx.free() < TX_STOP_THRESHOLD {
+        if self.tx.free() < TX_DESCRIPTORS_PER_FRAME {
             self.stop_queue(dev);
         }
         // Copied: the buffer is freed here.
@@ -722,6 +775,8 @@ impl pci::Driver for E1000Driver {
         let vectors = pdev.alloc_irq_vectors(1, 1, pci::IrqTypes::INTX)?;
         let mut builder = Builder::<Adapter>::new(pdev.as_ref())?;
         builder.set_mtu_range(68, (BUFFER_SIZE - ETH_HLEN) as u32);
+        // Frames in pieces are copied whole; checksums are inserted by the device.
+        builder.set_features(Features::SG | Features::HW_CSUM);
 
         let interrupts = KBox::pin_init(
             new_interrupt_sync!(

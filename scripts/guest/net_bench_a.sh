@@ -53,7 +53,7 @@ driver_up() {
 
 insmod /modules/pktgen.ko || { echo "irqsync-bench: no pktgen, expected one"; exit 1; }
 [ -f /modules/e1000.ko ] || { echo "irqsync-bench: no C e1000 module, expected one"; exit 1; }
-for round in 1 2 3 4 5; do
+for round in 1 2 3 4 5 6 7 8 9; do
 	for side in rust c; do
 		if [ $side = rust ]; then
 			module=/modules/rust_irqsync_e1000.ko name=rust_irqsync_e1000

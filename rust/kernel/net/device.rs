@@ -194,6 +194,26 @@ impl Device {
     }
 }
 
+/// Offloads a device announces (`NETIF_F_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Features(u64);
+
+impl Features {
+    /// Frames in several pieces (scatter-gather): [`SkBuff::data`] is then only the head; the
+    /// stack segments large frames in software (GSO) only for devices that have it.
+    pub const SG: Features = Features(1 << bindings::NETIF_F_SG_BIT);
+    /// The device inserts checksums where [`super::skb::SkBuff::checksum_request`] says.
+    pub const HW_CSUM: Features = Features(1 << bindings::NETIF_F_HW_CSUM_BIT);
+}
+
+impl core::ops::BitOr for Features {
+    type Output = Features;
+
+    fn bitor(self, other: Features) -> Features {
+        Features(self.0 | other.0)
+    }
+}
+
 /// What a driver did with a frame given to [`Driver::start_xmit`].
 pub enum Transmit {
     /// The driver took the frame: it will send it, or has dropped and counted it.
@@ -334,6 +354,15 @@ impl<T: Driver> Builder<T> {
         unsafe {
             (*self.dev.as_ptr()).min_mtu = min;
             (*self.dev.as_ptr()).max_mtu = max;
+        }
+    }
+
+    /// Announces offloads, on by default and switchable with ethtool.
+    pub fn set_features(&mut self, features: Features) {
+        // SAFETY: By the type invariant `dev` is allocated and not registered yet.
+        unsafe {
+            (*self.dev.as_ptr()).features |= features.0;
+            (*self.dev.as_ptr()).hw_features |= features.0;
         }
     }
 

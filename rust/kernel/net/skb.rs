@@ -9,8 +9,21 @@
 //!
 //! C header: [`include/linux/skbuff.h`](srctree/include/linux/skbuff.h)
 
-use crate::{bindings, error::code::*, error::Result};
+use crate::{bindings, dma::CoherentAllocation, error::code::*, error::Result};
 use core::ptr::NonNull;
+
+/// Where a device must compute and insert the checksum of a frame whose checksum the stack
+/// left to it (`CHECKSUM_PARTIAL`), for devices that announce [`super::device::Features::HW_CSUM`].
+///
+/// The device sums, in ones' complement, the bytes from `start` to the end of the frame and
+/// stores the result at `start + offset`; the stack has put the pseudo-header's sum there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChecksumRequest {
+    /// The first byte summed, from the start of the frame.
+    pub start: usize,
+    /// Where the checksum goes, from `start`.
+    pub offset: usize,
+}
 
 /// An owned socket buffer.
 ///
@@ -71,6 +84,45 @@ impl SkBuff {
         // SAFETY: `data` points to `skb_headlen()` initialised bytes, which do not change while
         // this object owns the buffer and the returned reference borrows it.
         unsafe { core::slice::from_raw_parts((*skb).data, head_len) }
+    }
+
+    /// Copies the whole frame, whether linear or not, into `dst` from `index` on; `EINVAL` if
+    /// it does not fit.
+    pub fn copy_to_dma(&self, dst: &CoherentAllocation<u8>, index: usize) -> Result {
+        let len = self.len();
+        let to = dst.range_ptr(index, len)?;
+        // SAFETY: By the type invariant the buffer is valid; `to` is valid for `len` bytes of
+        // plain DMA memory, written by C like the device's own accesses.
+        let ret = unsafe { bindings::skb_copy_bits(self.ptr.as_ptr(), 0, to.cast(), len as i32) };
+        crate::error::to_result(ret)
+    }
+
+    /// Returns where the device must insert the frame's checksum, if the stack left it to the
+    /// device.
+    pub fn checksum_request(&self) -> Option<ChecksumRequest> {
+        let skb = self.ptr.as_ptr();
+        // SAFETY: By the type invariant the buffer is valid; its `headers` group, which
+        // bindgen names as below, holds `ip_summed` and the checksum offsets.
+        unsafe {
+            let headers = core::ptr::addr_of!((*skb).__bindgen_anon_4.__bindgen_anon_1)
+                .cast::<bindings::sk_buff__bindgen_ty_4__bindgen_ty_1>();
+            if u32::from((*headers).ip_summed()) != bindings::CHECKSUM_PARTIAL {
+                return None;
+            }
+            let start = usize::try_from(bindings::skb_checksum_start_offset(skb)).ok()?;
+            let offset = (*headers).__bindgen_anon_1.__bindgen_anon_1.csum_offset;
+            Some(ChecksumRequest {
+                start,
+                offset: offset.into(),
+            })
+        }
+    }
+
+    /// Computes the checksum the stack left to the device, for a frame the device cannot
+    /// checksum; `EINVAL` if that fails.
+    pub fn checksum_in_software(&mut self) -> Result {
+        // SAFETY: By the type invariant the buffer is valid and owned.
+        crate::error::to_result(unsafe { bindings::skb_checksum_help(self.ptr.as_ptr()) })
     }
 
     /// Appends `bytes` to the frame; `ENOSPC` if the buffer has no room for them.
