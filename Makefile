@@ -57,25 +57,25 @@ source: $(KSRC)/.irqsync-extracted
 overlay: source
 	@scripts/overlay.sh $(KSRC)
 
+# $(call configure,BUILD_DIR,KMAKE,FRAGMENTS): tinyconfig plus the fragments, checked.
+define configure
+	@mkdir -p $(1)
+	@$(2) tinyconfig >/dev/null
+	@cd $(1) && $(KSRC)/scripts/kconfig/merge_config.sh -m .config \
+		$(addprefix $(TOP)/,$(3)) >/dev/null
+	@$(2) olddefconfig >/dev/null
+	@scripts/check-config.sh $(1)/.config $(3) || { rm -f $(1)/.config; exit 1; }
+endef
+
 $(KOBJ)/.config: $(FRAGMENTS) Kconfig | overlay
 	@echo "  CONFIG  tinyconfig + $(FRAGMENTS)"
-	@mkdir -p $(KOBJ)
-	@$(KMAKE) tinyconfig >/dev/null
-	@cd $(KOBJ) && $(KSRC)/scripts/kconfig/merge_config.sh -m .config \
-		$(addprefix $(TOP)/,$(FRAGMENTS)) >/dev/null
-	@$(KMAKE) olddefconfig >/dev/null
-	@scripts/check-config.sh $@ $(FRAGMENTS) || { rm -f $@; exit 1; }
+	$(call configure,$(KOBJ),$(KMAKE),$(FRAGMENTS))
 
 config: overlay $(KOBJ)/.config
 
 $(KBENCH)/.config: $(BENCH_FRAGMENTS) Kconfig | overlay
 	@echo "  CONFIG  tinyconfig + $(BENCH_FRAGMENTS) (benchmark kernel)"
-	@mkdir -p $(KBENCH)
-	@$(KMAKE_BENCH) tinyconfig >/dev/null
-	@cd $(KBENCH) && $(KSRC)/scripts/kconfig/merge_config.sh -m .config \
-		$(addprefix $(TOP)/,$(BENCH_FRAGMENTS)) >/dev/null
-	@$(KMAKE_BENCH) olddefconfig >/dev/null
-	@scripts/check-config.sh $@ $(BENCH_FRAGMENTS) || { rm -f $@; exit 1; }
+	$(call configure,$(KBENCH),$(KMAKE_BENCH),$(BENCH_FRAGMENTS))
 
 kernel-bench: overlay $(KBENCH)/.config
 	@echo "  BUILD   Linux $$(cat $(BUILD)/linux-version) with irqsync, no debug options (benchmark)"

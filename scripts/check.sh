@@ -247,8 +247,8 @@ audio_tests() {
 }
 
 # The e1000 sample: two guests exchange pings and 16 MiB transfers, compare their counters,
-# and A's link goes down and up, by QMP and by ip link, and its driver is unloaded, under
-# traffic.
+# and A's link goes down and up, by QMP and by ip link, its driver is unloaded and its NIC
+# unplugged (QMP device_del), under traffic.
 net_tests() {
 	echo "== network tests"
 	if "$repo/scripts/net-boot.sh" net "$logs" 900; then
@@ -256,10 +256,10 @@ net_tests() {
 	else
 		record FAIL net_boots_complete "see $logs/net-a.log and $logs/net-b.log"
 	fi
-	if [ "$(grep -c ': ok$' "$logs/net-link.txt" 2>/dev/null)" = 2 ]; then
-		record PASS net:qmp_set_link_accepted
+	if [ "$(grep -c ': ok$' "$logs/net-link.txt" 2>/dev/null)" = 3 ]; then
+		record PASS net:qmp_set_link_and_device_del_accepted
 	else
-		record FAIL net:qmp_set_link_accepted "$(tr '\n' ' ' < "$logs/net-link.txt" 2>/dev/null)"
+		record FAIL net:qmp_set_link_and_device_del_accepted "$(tr '\n' ' ' < "$logs/net-link.txt" 2>/dev/null)"
 	fi
 	guest_results "$logs/net-a.log" net
 	guest_results "$logs/net-b.log" net_b

@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The host half of the link tests: each time the guest prints "irqsync-net: set_link off" or
-# "... on" on its console (LOG), asks QEMU over QMP to take the link of netdev NETDEV down or
-# up, as pulling and plugging the cable would. Appends what QEMU said to RESULT. Stops after
-# TIMEOUT seconds, or when killed.
+# The host half of the link and hot-unplug tests: each time the guest prints
+# "irqsync-net: set_link off" or "... on" on its console (LOG), asks QEMU over QMP to take the
+# link of netdev NETDEV down or up, as pulling and plugging the cable would; on
+# "irqsync-net: device_del ID", unplugs device ID. Appends what QEMU said to RESULT. Stops
+# after TIMEOUT seconds, or when killed.
 #
 # Usage: scripts/link-watcher.sh LOG QMP_SOCKET NETDEV RESULT [TIMEOUT]
 
@@ -17,16 +18,20 @@ repo=$(realpath "$(dirname "$0")/..")
 done_count=0
 for _ in $(seq $((timeout * 5))); do
 	mapfile -t requests < <(tr -d '\r' < "$log" 2>/dev/null |
-		sed -n 's/.*irqsync-net: set_link \(on\|off\)$/\1/p')
+		sed -n 's/.*irqsync-net: \(set_link \(on\|off\)\|device_del [a-z0-9]*\)$/\1/p')
 	while [ "$done_count" -lt "${#requests[@]}" ]; do
-		state=${requests[$done_count]}
-		up=false
-		[ "$state" = on ] && up=true
-		if "$repo/scripts/qmp.py" "$socket" set_link \
-			"{\"name\": \"$netdev\", \"up\": $up}" > /dev/null 2>&1; then
-			echo "set_link $netdev $state: ok" >> "$result"
+		read -r command argument <<< "${requests[$done_count]}"
+		if [ "$command" = set_link ]; then
+			up=false
+			[ "$argument" = on ] && up=true
+			arguments="{\"name\": \"$netdev\", \"up\": $up}"
 		else
-			echo "set_link $netdev $state: failed" >> "$result"
+			arguments="{\"id\": \"$argument\"}"
+		fi
+		if "$repo/scripts/qmp.py" "$socket" "$command" "$arguments" > /dev/null 2>&1; then
+			echo "$command $argument: ok" >> "$result"
+		else
+			echo "$command $argument: failed" >> "$result"
 		fi
 		done_count=$((done_count + 1))
 	done

@@ -29,7 +29,7 @@ watcher=$!
 
 "$repo/scripts/boot.sh" --mode "${mode}_a" --log "$log_a" --timeout "$timeout" --quiet -- \
 	-netdev "stream,id=n0,server=on,addr.type=unix,addr.path=$run/wire.sock" \
-	-device e1000,netdev=n0,mac=52:54:00:00:00:0a \
+	-device e1000,id=nic0,netdev=n0,mac=52:54:00:00:00:0a \
 	-qmp "unix:$run/qmp-a.sock,server=on,wait=off" "$@" &
 guest_a=$!
 # B connects once A's QEMU listens.

@@ -128,6 +128,22 @@ wait_quiet() {
 	return 1
 }
 
+# A counted window: the step's traffic is the only traffic between the two reads of the
+# counters on each side. Both guests start it at once, right after a barrier; A reads its
+# counters at the end as soon as the link is quiet, B waits $1 more seconds before going on
+# to the next barrier, so that A has read first.
+window_start() {
+	sleep 3
+	before=$(counters)
+	sleep 3
+}
+
+window_end() {
+	wait_quiet
+	after=$(counters)
+	sleep "${1:-0}"
+}
+
 # Puts the static neighbour back: taking the interface down flushes it.
 neigh_again() {
 	arp -i "$IF" -s "$1" "$2"

@@ -6,20 +6,6 @@
 
 . /scripts/net-lib.sh
 
-# As in net_a.sh: B reads its counters at the same times as A.
-window_start() {
-	sleep 3
-	before=$(counters)
-	sleep 3
-}
-
-# B waits longer than A before the next barrier, so that A has read its counters first.
-window_end() {
-	wait_quiet
-	after=$(counters)
-	sleep 3
-}
-
 net_up $NET_B $NET_A $MAC_A
 result $? e1000_up "the interface did not come up with carrier"
 wait_peer $NET_A 120
@@ -29,7 +15,7 @@ barrier_b ping
 window_start
 ping_all $NET_A 1000
 result $? ping_1000_b_to_a "lost pings"
-window_end
+window_end 3
 barrier_b ping-done 'counters_delta "$before" "$after"'
 
 dd if=/dev/urandom of=/tmp/out bs=1M count=16 2> /dev/null
@@ -42,7 +28,7 @@ for i in $(seq 100); do
 done
 receive 5002 > /tmp/in
 received=$(md5sum < /tmp/in)
-window_end
+window_end 3
 barrier_b transfer-done 'echo ${sent%% *} ${received%% *} $(counters_delta "$before" "$after")'
 rm -f /tmp/in /tmp/out
 
@@ -59,6 +45,8 @@ barrier_b rmmod
 ping -A -w 10 $NET_A > /dev/null 2>&1
 barrier_b rmmod-done
 
-barrier_b end
+# A's NIC is unplugged while both send.
+barrier_b unplug
+ping -A -w 8 $NET_A > /dev/null 2>&1
 rmmod rust_irqsync_e1000
 result $? rmmod_at_end "rmmod failed"
