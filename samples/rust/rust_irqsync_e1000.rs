@@ -141,6 +141,11 @@ mod descriptor {
     pub(crate) const RX_STATUS_EOP: u64 = 1 << 33;
     pub(crate) const RX_ERRORS_SHIFT: u32 = 40;
     pub(crate) const LENGTH_MASK: u64 = 0xffff;
+
+    /// Whether a transmit descriptor's second word is that of a context descriptor.
+    pub(crate) fn is_context(word: u64) -> bool {
+        word & TX_CMD_DEXT != 0 && word & TX_TYPE_MASK == 0
+    }
 }
 
 type Registers = pci::Bar<{ regs::SIZE }>;
@@ -447,12 +452,7 @@ impl TxRing {
         while index != next_to_use {
             match self.ring.status(index) {
                 // A context descriptor: the data descriptor after it says when both are done.
-                Ok(word)
-                    if word & descriptor::TX_CMD_DEXT != 0
-                        && word & descriptor::TX_TYPE_MASK == 0 =>
-                {
-                    index = next(index);
-                }
+                Ok(word) if descriptor::is_context(word) => index = next(index),
                 Ok(word) if word & descriptor::TX_STATUS_DD != 0 => {
                     packets += 1;
                     bytes += word & descriptor::TX_LENGTH_MASK;
@@ -469,9 +469,16 @@ impl TxRing {
     /// Counts the frames the device will not send, once it is stopped, as dropped.
     fn discard_unsent(&self) {
         let next_to_use = self.next_to_use.load(Ordering::Acquire);
-        let next_to_clean = self.next_to_clean.swap(next_to_use, Ordering::AcqRel);
-        let unsent = (next_to_use + RING_SIZE - next_to_clean) % RING_SIZE;
-        self.dropped.fetch_add(unsent as u64, Ordering::Relaxed);
+        let mut index = self.next_to_clean.swap(next_to_use, Ordering::AcqRel);
+        let mut unsent = 0;
+        while index != next_to_use {
+            // Context descriptors are not frames.
+            if matches!(self.ring.status(index), Ok(word) if !descriptor::is_context(word)) {
+                unsent += 1;
+            }
+            index = next(index);
+        }
+        self.dropped.fetch_add(unsent, Ordering::Relaxed);
     }
 }
 
