@@ -296,18 +296,23 @@ impl RxRing {
         Ok(())
     }
 
-    /// Takes the next descriptor the device filled, if any: returns `None` if there is none,
-    /// else its frame if it is good (counting it either way). Called by the poll only.
-    fn take(&self, poll: &NapiPoll<'_>, max_frame: usize) -> Option<Option<SkBuff>> {
+    /// Takes the next descriptor the device filled, if any, and its frame if it is good
+    /// (counting it either way). Called by the poll only.
+    fn take(&self, poll: &NapiPoll<'_>, max_frame: usize) -> Received {
         let index = self.next.load(Ordering::Relaxed);
-        let word = self.ring.status(index).ok()?;
-        if word & descriptor::RX_STATUS_DD == 0 {
-            return None;
-        }
+        let word = match self.ring.status(index) {
+            Ok(word) if word & descriptor::RX_STATUS_DD != 0 => word,
+            _ => return Received::Nothing,
+        };
         let frame = self.take_frame(poll, index, word, max_frame);
-        self.ring.write(index, 0).ok()?;
+        if self.ring.write(index, 0).is_err() {
+            return Received::Nothing;
+        }
         self.next.store(next(index), Ordering::Relaxed);
-        Some(frame)
+        match frame {
+            Some(skb) => Received::Frame(skb),
+            None => Received::Dropped,
+        }
     }
 
     /// Copies out the frame of descriptor `index`, whose status word is `word`, if it is good;
@@ -356,6 +361,16 @@ impl RxRing {
             .read_into(DescriptorRing::buffer_offset(index), frame)?;
         Ok(skb)
     }
+}
+
+/// What the poll found in the next receive descriptor.
+enum Received {
+    /// The device has not filled it yet.
+    Nothing,
+    /// A good frame, for the stack.
+    Frame(SkBuff),
+    /// A frame dropped and counted: in error, too long, or no memory for it.
+    Dropped,
 }
 
 /// The transmit ring: filled by `start_xmit`, cleaned by the poll, without a lock.
@@ -536,9 +551,9 @@ impl Adapter {
         let mut work = 0;
         while work < poll.budget() {
             match self.rx.take(poll, max_frame) {
-                Some(Some(skb)) => poll.receive(skb),
-                Some(None) => {}
-                None => break,
+                Received::Frame(skb) => poll.receive(skb),
+                Received::Dropped => {}
+                Received::Nothing => break,
             }
             work += 1;
         }
@@ -548,21 +563,21 @@ impl Adapter {
         }
         work
     }
+}
 
-    /// The receive control register for the filters `dev` asks for.
-    fn rx_control_for(&self, dev: &Device, enabled: bool) -> u32 {
-        let mut control = regs::RCTL_BAM | regs::RCTL_SECRC | regs::RCTL_LPE;
-        if enabled {
-            control |= regs::RCTL_EN;
-        }
-        if dev.is_promiscuous() {
-            control |= regs::RCTL_UPE | regs::RCTL_MPE;
-        } else {
-            // No multicast filter table: take every multicast frame and let the stack filter.
-            control |= regs::RCTL_MPE;
-        }
-        control
+/// The receive control register for the filters `dev` asks for.
+fn rx_control_for(dev: &Device, enabled: bool) -> u32 {
+    let mut control = regs::RCTL_BAM | regs::RCTL_SECRC | regs::RCTL_LPE;
+    if enabled {
+        control |= regs::RCTL_EN;
     }
+    if dev.is_promiscuous() {
+        control |= regs::RCTL_UPE | regs::RCTL_MPE;
+    } else {
+        // No multicast filter table: take every multicast frame and let the stack filter.
+        control |= regs::RCTL_MPE;
+    }
+    control
 }
 
 impl Driver for Adapter {
@@ -585,7 +600,7 @@ impl Driver for Adapter {
             regs::TCTL_EN | regs::TCTL_PSP | regs::TCTL_CT | regs::TCTL_COLD,
             regs::TCTL,
         );
-        let control = self.rx_control_for(dev, true);
+        let control = rx_control_for(dev, true);
         self.rx_control.with_lock(|rx_control| {
             *rx_control = control;
             registers.write32(control, regs::RCTL);
@@ -693,7 +708,7 @@ impl Driver for Adapter {
         let registers = &self.registers;
         self.rx_control.with_lock(|rx_control| {
             let enabled = *rx_control & regs::RCTL_EN != 0;
-            *rx_control = self.rx_control_for(dev, enabled);
+            *rx_control = rx_control_for(dev, enabled);
             registers.write32(*rx_control, regs::RCTL);
         });
     }
