@@ -90,10 +90,35 @@ counters() {
 	echo "$(cat $s/rx_packets) $(cat $s/tx_packets) $(cat $s/rx_bytes) $(cat $s/tx_bytes)"
 }
 
-# Prints the difference of two counter lines $1 and $2.
+# Prints what the IPv4 stack counted (/proc/net/snmp): echo requests and replies sent, TCP
+# segments sent (first transmissions and retransmissions), echo requests and replies received,
+# and TCP segments received.
+stack_counters() {
+	awk '$1 == "Icmp:" || $1 == "Tcp:" {
+		if (!seen[$1]) {
+			seen[$1] = 1
+			for (i = 2; i <= NF; i++)
+				name[$1 i] = $i
+			next
+		}
+		for (i = 2; i <= NF; i++)
+			value[$1 name[$1 i]] = $i
+	}
+	END {
+		print value["Icmp:OutEchos"] + 0, value["Icmp:OutEchoReps"] + 0,
+			value["Tcp:OutSegs"] + value["Tcp:RetransSegs"],
+			value["Icmp:InEchos"] + 0, value["Icmp:InEchoReps"] + 0, value["Tcp:InSegs"] + 0
+	}' /proc/net/snmp
+}
+
+# Prints the difference of two lines of counters $1 and $2, field by field.
 counters_delta() {
-	set -- $1 $2
-	echo "$(($5 - $1)) $(($6 - $2)) $(($7 - $3)) $(($8 - $4))"
+	echo "$1 $2" | awk '{
+		n = NF / 2
+		for (i = 1; i <= n; i++)
+			printf "%s%.0f", (i > 1 ? " " : ""), $(i + n) - $i
+		print ""
+	}'
 }
 
 stat() {
@@ -128,19 +153,21 @@ wait_quiet() {
 	return 1
 }
 
-# A counted window: the step's traffic is the only traffic between the two reads of the
-# counters on each side. Both guests start it at once, right after a barrier; A reads its
+# A counted window: the step's traffic, and what is left of the barrier's TCP connection, is
+# the only traffic between the two reads of the counters on each side. Both guests start it at once, right after a barrier; A reads its
 # counters at the end as soon as the link is quiet, B waits $1 more seconds before going on
 # to the next barrier, so that A has read first.
 window_start() {
 	sleep 3
 	before=$(counters)
+	stack_before=$(stack_counters)
 	sleep 3
 }
 
 window_end() {
 	wait_quiet
 	after=$(counters)
+	stack_after=$(stack_counters)
 	sleep "${1:-0}"
 }
 
