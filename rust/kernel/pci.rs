@@ -78,6 +78,13 @@ impl Device {
         unsafe { (*self.as_raw()).device }
     }
 
+    /// Returns the subsystem vendor ID: who built the board or, for an emulated device, the
+    /// emulator.
+    pub fn subsystem_vendor_id(&self) -> u16 {
+        // SAFETY: As in `vendor_id`.
+        unsafe { (*self.as_raw()).subsystem_vendor }
+    }
+
     /// Returns the legacy INTx line the firmware routed for the function, 0 if it has none.
     pub fn legacy_irq(&self) -> u32 {
         // SAFETY: As in `vendor_id`. The field is only rewritten while vectors are allocated,

@@ -12,7 +12,8 @@
 //!
 //! Frames are copied between socket buffers and per-descriptor buffers in coherent DMA memory,
 //! like the simplest real drivers do; a socket buffer to send, linear or in pieces, is freed
-//! once copied. The device inserts TCP and UDP checksums, set up by a context descriptor.
+//! once copied. The device inserts TCP and UDP checksums and cuts TCP frames of up to 64 KiB
+//! into segments (TSO), as a context descriptor before the frame's data descriptors says.
 
 use core::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use kernel::{
@@ -27,7 +28,7 @@ use kernel::{
             ETH_HLEN,
         },
         napi::{Napi, NapiPoll},
-        skb::SkBuff,
+        skb::{ChecksumRequest, Segmentation, SkBuff},
     },
     new_interrupt_sync, pci,
     prelude::*,
@@ -122,6 +123,8 @@ mod descriptor {
     pub(crate) const TX_CMD_EOP: u64 = 1 << 24;
     pub(crate) const TX_CMD_IFCS: u64 = 1 << 25;
     pub(crate) const TX_CMD_RS: u64 = 1 << 27;
+    /// Part of a frame the device cuts into TCP segments.
+    pub(crate) const TX_CMD_TSE: u64 = 1 << 26;
     /// Interrupt delay: the TX-done interrupt waits for `TIDV`/`TADV`, as in the C driver.
     pub(crate) const TX_CMD_IDE: u64 = 1 << 31;
     pub(crate) const TX_STATUS_DD: u64 = 1 << 32;
@@ -130,12 +133,24 @@ mod descriptor {
     pub(crate) const TX_CMD_DEXT: u64 = 1 << 29;
     pub(crate) const TX_TYPE_DATA: u64 = 1 << 20;
     pub(crate) const TX_TYPE_MASK: u64 = 0xf << 20;
-    /// Data descriptor option: insert the TCP/UDP checksum as the context says.
+    /// Data descriptor options: insert the IPv4 header checksum, and the TCP/UDP checksum, as
+    /// the context says.
+    pub(crate) const TX_OPTION_IXSM: u64 = 1 << 40;
     pub(crate) const TX_OPTION_TXSM: u64 = 1 << 41;
     pub(crate) const TX_LENGTH_MASK: u64 = 0xf_ffff;
-    /// Context descriptor, first word: where the checksum starts and where it goes.
+    /// Context descriptor, first word: where the IPv4 header checksum starts, goes and ends,
+    /// and where the TCP/UDP checksum starts and goes (it ends with the frame).
+    pub(crate) const CONTEXT_IPCSS_SHIFT: u32 = 0;
+    pub(crate) const CONTEXT_IPCSO_SHIFT: u32 = 8;
+    pub(crate) const CONTEXT_IPCSE_SHIFT: u32 = 16;
     pub(crate) const CONTEXT_TUCSS_SHIFT: u32 = 32;
     pub(crate) const CONTEXT_TUCSO_SHIFT: u32 = 40;
+    /// Context descriptor, second word: the frame is TCP over IPv4; then the bytes of headers
+    /// and of payload per segment. The payload's length is in `TX_LENGTH_MASK`.
+    pub(crate) const CONTEXT_CMD_TCP: u64 = 1 << 24;
+    pub(crate) const CONTEXT_CMD_IP: u64 = 1 << 25;
+    pub(crate) const CONTEXT_HDRLEN_SHIFT: u32 = 40;
+    pub(crate) const CONTEXT_MSS_SHIFT: u32 = 48;
 
     pub(crate) const RX_STATUS_DD: u64 = 1 << 32;
     pub(crate) const RX_STATUS_EOP: u64 = 1 << 33;
@@ -145,6 +160,25 @@ mod descriptor {
     /// Whether a transmit descriptor's second word is that of a context descriptor.
     pub(crate) fn is_context(word: u64) -> bool {
         word & TX_CMD_DEXT != 0 && word & TX_TYPE_MASK == 0
+    }
+
+    /// For the second word of a context descriptor, the segments its frame becomes on the
+    /// wire, and the bytes of headers they add: `(1, 0)` if the frame is not cut. With
+    /// `empty_last_segment`, a payload that is a multiple of the segment size is followed by a
+    /// segment of headers alone, padded to `min_frame` bytes.
+    pub(crate) fn segments(word: u64, empty_last_segment: bool, min_frame: u64) -> (u64, u64) {
+        let header_len = (word >> CONTEXT_HDRLEN_SHIFT) & 0xff;
+        let mss = word >> CONTEXT_MSS_SHIFT;
+        let payload = word & TX_LENGTH_MASK;
+        if word & TX_CMD_TSE == 0 || mss == 0 {
+            return (1, 0);
+        }
+        let segments = payload.div_ceil(mss).max(1);
+        let added = (segments - 1) * header_len;
+        if empty_last_segment && payload % mss == 0 {
+            return (segments + 1, added + header_len.max(min_frame));
+        }
+        (segments, added)
     }
 }
 
@@ -156,10 +190,96 @@ const RING_SIZE: usize = 256;
 const BUFFER_SIZE: usize = 2048;
 /// The shortest frame on the wire, without its check sequence: shorter ones are padded.
 const MIN_FRAME: usize = 60;
-/// The most descriptors a frame takes: a context descriptor and a data descriptor.
-const TX_DESCRIPTORS_PER_FRAME: usize = 2;
+/// The most buffers a frame to send takes: the stack's largest frame to segment is 64 KiB.
+const TX_BUFFERS_PER_FRAME: usize = 65536 / BUFFER_SIZE;
+/// The most descriptors a frame takes: a context descriptor and a data descriptor per buffer.
+const TX_DESCRIPTORS_PER_FRAME: usize = 1 + TX_BUFFERS_PER_FRAME;
 /// Free transmit descriptors from which a stopped queue wakes.
-const TX_WAKE_THRESHOLD: usize = 32;
+const TX_WAKE_THRESHOLD: usize = 2 * TX_DESCRIPTORS_PER_FRAME;
+/// The subsystem vendor of the devices QEMU emulates (Red Hat, Qumranet).
+const QEMU_SUBSYSTEM_VENDOR: u16 = 0x1af4;
+/// Where the IPv4 header checksum is in its header, and the TCP checksum in its header.
+const IPV4_CHECKSUM_OFFSET: usize = 10;
+const TCP_CHECKSUM_OFFSET: usize = 16;
+
+/// What the device does to a frame besides sending it, as the context descriptor before the
+/// frame says, and what the frame's data descriptors say in turn.
+struct Offload {
+    context: [u64; descriptor::WORDS],
+    data_command: u64,
+}
+
+impl Offload {
+    /// Inserts a TCP or UDP checksum where `request` says; `None` if its offsets do not fit
+    /// the context descriptor's bytes.
+    fn checksum(request: ChecksumRequest) -> Option<Self> {
+        let start = u8::try_from(request.start).ok()?;
+        let at = u8::try_from(request.start + request.offset).ok()?;
+        Some(Self {
+            context: [
+                u64::from(start) << descriptor::CONTEXT_TUCSS_SHIFT
+                    | u64::from(at) << descriptor::CONTEXT_TUCSO_SHIFT,
+                descriptor::TX_CMD_DEXT,
+            ],
+            data_command: descriptor::TX_CMD_DEXT
+                | descriptor::TX_TYPE_DATA
+                | descriptor::TX_OPTION_TXSM,
+        })
+    }
+
+    /// Cuts a TCP over IPv4 frame of `frame_len` bytes as `cut` says, inserting both checksums
+    /// in each segment; `None` if an offset or length does not fit its field.
+    fn segmentation(cut: &Segmentation, frame_len: usize) -> Option<Self> {
+        let ip_start = u8::try_from(cut.network_offset).ok()?;
+        let ip_checksum = u8::try_from(cut.network_offset + IPV4_CHECKSUM_OFFSET).ok()?;
+        let ip_end = u16::try_from(cut.transport_offset.checked_sub(1)?).ok()?;
+        let tcp_start = u8::try_from(cut.transport_offset).ok()?;
+        let tcp_checksum = u8::try_from(cut.transport_offset + TCP_CHECKSUM_OFFSET).ok()?;
+        let header_len = u8::try_from(cut.header_len).ok()?;
+        let mss = u16::try_from(cut.segment_size).ok()?;
+        let payload = u64::try_from(frame_len.checked_sub(cut.header_len)?).ok()?;
+        if payload > descriptor::TX_LENGTH_MASK {
+            return None;
+        }
+        Some(Self {
+            context: [
+                u64::from(ip_start) << descriptor::CONTEXT_IPCSS_SHIFT
+                    | u64::from(ip_checksum) << descriptor::CONTEXT_IPCSO_SHIFT
+                    | u64::from(ip_end) << descriptor::CONTEXT_IPCSE_SHIFT
+                    | u64::from(tcp_start) << descriptor::CONTEXT_TUCSS_SHIFT
+                    | u64::from(tcp_checksum) << descriptor::CONTEXT_TUCSO_SHIFT,
+                payload
+                    | descriptor::CONTEXT_CMD_TCP
+                    | descriptor::CONTEXT_CMD_IP
+                    | descriptor::TX_CMD_TSE
+                    | descriptor::TX_CMD_DEXT
+                    | u64::from(header_len) << descriptor::CONTEXT_HDRLEN_SHIFT
+                    | u64::from(mss) << descriptor::CONTEXT_MSS_SHIFT,
+            ],
+            data_command: descriptor::TX_CMD_DEXT
+                | descriptor::TX_TYPE_DATA
+                | descriptor::TX_CMD_TSE
+                | descriptor::TX_OPTION_IXSM
+                | descriptor::TX_OPTION_TXSM,
+        })
+    }
+
+    /// The offload `skb` needs, if any, its headers made ready for it. A frame to checksum
+    /// whose offsets the context cannot hold is checksummed here. An error means the frame
+    /// cannot be sent.
+    fn for_frame(skb: &mut SkBuff) -> Result<Option<Self>> {
+        if let Some(cut) = skb.prepare_segmentation()? {
+            return Self::segmentation(&cut, skb.len()).map(Some).ok_or(EINVAL);
+        }
+        let Some(request) = skb.checksum_request() else {
+            return Ok(None);
+        };
+        match Self::checksum(request) {
+            Some(offload) => Ok(Some(offload)),
+            None => skb.checksum_in_software().map(|()| None),
+        }
+    }
+}
 
 /// The interrupt state: what the service routine shares with the rest of the driver, reachable
 /// only under the `InterruptSync` lock.
@@ -216,14 +336,9 @@ impl DescriptorRing {
         self.descriptors.read(index * descriptor::WORDS + 1)
     }
 
-    /// Writes context descriptor `index`: checksum from byte `start` to the end, stored at
-    /// byte `at`.
-    fn write_context(&self, index: usize, start: u8, at: u8) -> Result {
-        let setup = u64::from(start) << descriptor::CONTEXT_TUCSS_SHIFT
-            | u64::from(at) << descriptor::CONTEXT_TUCSO_SHIFT;
-        self.descriptors.write(index * descriptor::WORDS, setup)?;
-        self.descriptors
-            .write(index * descriptor::WORDS + 1, descriptor::TX_CMD_DEXT)
+    /// Writes context descriptor `index`.
+    fn write_context(&self, index: usize, context: &[u64; descriptor::WORDS]) -> Result {
+        self.descriptors.write_from(index * descriptor::WORDS, context)
     }
 
     /// Writes descriptor `index`: the word first, then the address.
@@ -392,11 +507,16 @@ struct TxRing {
     sent_packets: AtomicU64,
     sent_bytes: AtomicU64,
     dropped: AtomicU64,
+    /// Whether the device ends a frame it cuts into segments, when the payload is a multiple
+    /// of the segment size, with one more segment of headers alone. QEMU's model does
+    /// (`hw/net/e1000.c`, as of 7.2); the 82540EM does not.
+    empty_last_segment: bool,
 }
 
 impl TxRing {
     fn new(pdev: &pci::Device) -> Result<Self> {
         Ok(Self {
+            empty_last_segment: pdev.subsystem_vendor_id() == QEMU_SUBSYSTEM_VENDOR,
             ring: DescriptorRing::new(pdev)?,
             next_to_use: AtomicUsize::new(0),
             next_to_clean: AtomicUsize::new(0),
@@ -427,56 +547,86 @@ impl TxRing {
         RING_SIZE - 1 - (next_to_use + RING_SIZE - next_to_clean) % RING_SIZE
     }
 
-    /// Copies `skb` into the next buffer, padded to the shortest frame, and hands it to the
-    /// device, after a context descriptor if the device is to insert its checksum at
-    /// `checksum` (start, position). `EBUSY` if the ring is full. Called by `start_xmit` only.
-    fn queue(&self, registers: &Registers, skb: &SkBuff, checksum: Option<(u8, u8)>) -> Result {
-        if self.free() < TX_DESCRIPTORS_PER_FRAME {
+    /// Copies `skb` into the next buffers, a frame shorter than the shortest on the wire
+    /// padded, and hands it to the device, after a context descriptor if `offload` says one.
+    /// `EBUSY` if the ring has no room, `EINVAL` if the frame takes more than
+    /// [`TX_BUFFERS_PER_FRAME`]. Called by `start_xmit` only.
+    fn queue(&self, registers: &Registers, skb: &SkBuff, offload: Option<&Offload>) -> Result {
+        let len = skb.len();
+        let buffers = len.div_ceil(BUFFER_SIZE).max(1);
+        if buffers > TX_BUFFERS_PER_FRAME {
+            return Err(EINVAL);
+        }
+        if self.free() < 1 + buffers {
             return Err(EBUSY);
         }
         let mut index = self.next_to_use.load(Ordering::Relaxed);
-        let mut word = descriptor::TX_CMD_EOP
-            | descriptor::TX_CMD_IFCS
-            | descriptor::TX_CMD_RS
-            | descriptor::TX_CMD_IDE;
-        if let Some((start, at)) = checksum {
-            self.ring.write_context(index, start, at)?;
+        // Every data descriptor reports when it is done, so that `clean` walks them all.
+        let mut command =
+            descriptor::TX_CMD_IFCS | descriptor::TX_CMD_RS | descriptor::TX_CMD_IDE;
+        if let Some(offload) = offload {
+            self.ring.write_context(index, &offload.context)?;
             index = next(index);
-            word |= descriptor::TX_CMD_DEXT | descriptor::TX_TYPE_DATA | descriptor::TX_OPTION_TXSM;
+            command |= offload.data_command;
         }
-        let offset = DescriptorRing::buffer_offset(index);
-        let len = skb.len();
-        skb.copy_to_dma(&self.ring.buffers, offset)?;
-        if len < MIN_FRAME {
-            let padding = [0u8; MIN_FRAME];
+        for piece in 0..buffers {
+            let start = piece * BUFFER_SIZE;
+            let piece_len = (len - start).min(BUFFER_SIZE);
+            let offset = DescriptorRing::buffer_offset(index);
+            skb.copy_to_dma(start, piece_len, &self.ring.buffers, offset)?;
+            if piece + 1 < buffers {
+                self.ring.write(index, command | piece_len as u64)?;
+                index = next(index);
+                continue;
+            }
+            if len < MIN_FRAME {
+                let padding = [0u8; MIN_FRAME];
+                self.ring
+                    .buffers
+                    .write_from(offset + len, &padding[..MIN_FRAME - len])?;
+            }
+            let piece_len = if len < MIN_FRAME { MIN_FRAME } else { piece_len };
             self.ring
-                .buffers
-                .write_from(offset + len, &padding[..MIN_FRAME - len])?;
+                .write(index, command | descriptor::TX_CMD_EOP | piece_len as u64)?;
         }
-        self.ring.write(index, word | len.max(MIN_FRAME) as u64)?;
         self.next_to_use.store(next(index), Ordering::Release);
         registers.write32(next(index) as u32, regs::TDT);
         Ok(())
     }
 
-    /// Counts the frames the device has sent since the last call. Called by the poll only.
+    /// Counts the frames the device has sent since the last call, as segments on the wire.
+    /// Called by the poll only.
+    ///
+    /// `next_to_clean` only ever moves to the start of a frame: a frame the device has only
+    /// partly sent is walked again next time.
     fn clean(&self) {
         let next_to_use = self.next_to_use.load(Ordering::Acquire);
         let mut index = self.next_to_clean.load(Ordering::Relaxed);
+        let mut frame_start = index;
         let (mut packets, mut bytes) = (0, 0);
+        // The frame being walked: its segments and the header bytes they add, and its bytes.
+        let (mut segments, mut frame_bytes) = ((1, 0), 0);
         while index != next_to_use {
-            match self.ring.status(index) {
-                // A context descriptor: the data descriptor after it says when both are done.
-                Ok(word) if descriptor::is_context(word) => index = next(index),
-                Ok(word) if word & descriptor::TX_STATUS_DD != 0 => {
-                    packets += 1;
-                    bytes += word & descriptor::TX_LENGTH_MASK;
-                    index = next(index);
+            let Ok(word) = self.ring.status(index) else {
+                break;
+            };
+            if descriptor::is_context(word) {
+                segments =
+                    descriptor::segments(word, self.empty_last_segment, MIN_FRAME as u64);
+            } else if word & descriptor::TX_STATUS_DD == 0 {
+                break;
+            } else {
+                frame_bytes += word & descriptor::TX_LENGTH_MASK;
+                if word & descriptor::TX_CMD_EOP != 0 {
+                    packets += segments.0;
+                    bytes += frame_bytes + segments.1;
+                    (segments, frame_bytes) = ((1, 0), 0);
+                    frame_start = next(index);
                 }
-                _ => break,
             }
+            index = next(index);
         }
-        self.next_to_clean.store(index, Ordering::Release);
+        self.next_to_clean.store(frame_start, Ordering::Release);
         self.sent_packets.fetch_add(packets, Ordering::Relaxed);
         self.sent_bytes.fetch_add(bytes, Ordering::Relaxed);
     }
@@ -487,8 +637,10 @@ impl TxRing {
         let mut index = self.next_to_clean.swap(next_to_use, Ordering::AcqRel);
         let mut unsent = 0;
         while index != next_to_use {
-            // Context descriptors are not frames.
-            if matches!(self.ring.status(index), Ok(word) if !descriptor::is_context(word)) {
+            // Each frame ends with one data descriptor marked end of packet.
+            if matches!(self.ring.status(index), Ok(word)
+                if !descriptor::is_context(word) && word & descriptor::TX_CMD_EOP != 0)
+            {
                 unsent += 1;
             }
             index = next(index);
@@ -632,27 +784,14 @@ impl Driver for Adapter {
     }
 
     fn start_xmit(&self, dev: &Device, mut skb: SkBuff) -> Transmit {
-        if skb.len() > BUFFER_SIZE {
-            // Refused by the MTU: never expected.
-            self.tx.dropped.fetch_add(1, Ordering::Relaxed);
-            return Transmit::Done;
-        }
-        // The context descriptor has a byte for each offset; beyond, checksum here.
-        let mut checksum = None;
-        if let Some(request) = skb.checksum_request() {
-            let start = u8::try_from(request.start);
-            let at = u8::try_from(request.start + request.offset);
-            match (start, at) {
-                (Ok(start), Ok(at)) => checksum = Some((start, at)),
-                _ => {
-                    if skb.checksum_in_software().is_err() {
-                        self.tx.dropped.fetch_add(1, Ordering::Relaxed);
-                        return Transmit::Done;
-                    }
-                }
+        let offload = match Offload::for_frame(&mut skb) {
+            Ok(offload) => offload,
+            Err(_) => {
+                self.tx.dropped.fetch_add(1, Ordering::Relaxed);
+                return Transmit::Done;
             }
-        }
-        match self.tx.queue(&self.registers, &skb, checksum) {
+        };
+        match self.tx.queue(&self.registers, &skb, offload.as_ref()) {
             Err(e) if e == EBUSY => {
                 // Not expected: the queue stops when the ring fills, below.
                 self.stop_queue(dev);
@@ -797,8 +936,9 @@ impl pci::Driver for E1000Driver {
         let vectors = pdev.alloc_irq_vectors(1, 1, pci::IrqTypes::INTX)?;
         let mut builder = Builder::<Adapter>::new(pdev.as_ref())?;
         builder.set_mtu_range(68, (BUFFER_SIZE - ETH_HLEN) as u32);
-        // Frames in pieces are copied whole; checksums are inserted by the device.
-        builder.set_features(Features::SG | Features::HW_CSUM);
+        // Frames in pieces are copied whole; checksums are inserted, and TCP frames cut into
+        // segments, by the device.
+        builder.set_features(Features::SG | Features::HW_CSUM | Features::TSO);
 
         let interrupts = KBox::pin_init(
             new_interrupt_sync!(

@@ -204,6 +204,10 @@ impl Features {
     pub const SG: Features = Features(1 << bindings::NETIF_F_SG_BIT);
     /// The device inserts checksums where [`super::skb::SkBuff::checksum_request`] says.
     pub const HW_CSUM: Features = Features(1 << bindings::NETIF_F_HW_CSUM_BIT);
+    /// The device cuts TCP over IPv4 frames of up to 64 KiB into segments, as
+    /// [`super::skb::SkBuff::prepare_segmentation`] says (TCP segmentation offload). Needs
+    /// [`Features::SG`] and [`Features::HW_CSUM`].
+    pub const TSO: Features = Features(1 << bindings::NETIF_F_TSO_BIT);
 }
 
 impl core::ops::BitOr for Features {

@@ -25,6 +25,41 @@ pub struct ChecksumRequest {
     pub offset: usize,
 }
 
+/// How a device must cut a TCP over IPv4 frame that the stack left to it to segment, for
+/// devices that announce [`super::device::Features::TSO`].
+///
+/// Each segment repeats the first `header_len` bytes of the frame (Ethernet, IPv4 and TCP
+/// headers) with the IPv4 total length, identification and checksum, and the TCP sequence
+/// number, flags and checksum updated, followed by the next `segment_size` bytes of payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segmentation {
+    /// Where the IPv4 header starts, from the start of the frame.
+    pub network_offset: usize,
+    /// Where the TCP header starts, from the start of the frame.
+    pub transport_offset: usize,
+    /// The bytes of headers each segment repeats.
+    pub header_len: usize,
+    /// The bytes of payload of each segment but the last (the MSS).
+    pub segment_size: usize,
+}
+
+/// The bytes of an IPv4 header without options, and of a TCP header without options.
+const IPV4_HEADER_LEN: usize = 20;
+const TCP_HEADER_LEN: usize = 20;
+
+/// Returns the ones' complement sum, folded to 16 bits, of the TCP pseudo-header of IPv4
+/// addresses `addresses` (source, then destination, 8 bytes) with a length of zero.
+fn tcp_pseudo_header_sum(addresses: &[u8]) -> u16 {
+    let mut sum: u32 = bindings::IPPROTO_TCP;
+    for word in addresses.chunks_exact(2) {
+        sum += u32::from(u16::from_be_bytes([word[0], word[1]]));
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum as u16
+}
+
 /// An owned socket buffer.
 ///
 /// # Invariants
@@ -86,15 +121,89 @@ impl SkBuff {
         unsafe { core::slice::from_raw_parts((*skb).data, head_len) }
     }
 
-    /// Copies the whole frame, whether linear or not, into `dst` from `index` on; `EINVAL` if
-    /// it does not fit.
-    pub fn copy_to_dma(&self, dst: &CoherentAllocation<u8>, index: usize) -> Result {
-        let len = self.len();
+    /// Copies `len` bytes of the frame from byte `start` on, whether the frame is linear or not,
+    /// into `dst` from `index` on; `EINVAL` if they are not all in the frame or do not fit.
+    pub fn copy_to_dma(
+        &self,
+        start: usize,
+        len: usize,
+        dst: &CoherentAllocation<u8>,
+        index: usize,
+    ) -> Result {
+        if start.checked_add(len).ok_or(EINVAL)? > self.len() {
+            return Err(EINVAL);
+        }
         let to = dst.range_ptr(index, len)?;
-        // SAFETY: By the type invariant the buffer is valid; `to` is valid for `len` bytes of
-        // plain DMA memory, written by C like the device's own accesses.
-        let ret = unsafe { bindings::skb_copy_bits(self.ptr.as_ptr(), 0, to.cast(), len as i32) };
+        // The frame's length is a `u32` and so are `start` and `len`, below it.
+        let (start, len) = (start as i32, len as i32);
+        // SAFETY: By the type invariant the buffer is valid, and it holds `len` bytes from
+        // `start`; `to` is valid for `len` bytes of plain DMA memory, written by C like the
+        // device's own accesses.
+        let ret = unsafe { bindings::skb_copy_bits(self.ptr.as_ptr(), start, to.cast(), len) };
         crate::error::to_result(ret)
+    }
+
+    /// If the stack left the frame to the device to cut into TCP segments, makes its headers
+    /// what such devices expect, and returns how to cut it; `None` if the frame is to be sent
+    /// as it is.
+    ///
+    /// The IPv4 total length and header checksum become zero, and the TCP checksum the sum of
+    /// the pseudo-header without a length: the device fills them in for each segment. Fails
+    /// with `ENOMEM` if the headers are shared and cannot be copied, and with `EINVAL` for a
+    /// frame that is not TCP over IPv4.
+    pub fn prepare_segmentation(&mut self) -> Result<Option<Segmentation>> {
+        let skb = self.ptr.as_ptr();
+        // SAFETY: By the type invariant the buffer is valid, so is its shared info.
+        let (segment_size, gso_type) = unsafe {
+            let shared = bindings::skb_shinfo(skb);
+            ((*shared).gso_size, (*shared).gso_type)
+        };
+        if segment_size == 0 {
+            return Ok(None);
+        }
+        if gso_type & bindings::SKB_GSO_TCPV4 == 0 {
+            return Err(EINVAL);
+        }
+        // SAFETY: By the type invariant the buffer is valid and owned.
+        crate::error::to_result(unsafe { bindings::skb_cow_head(skb, 0) })?;
+        // SAFETY: By the type invariant the buffer is valid.
+        let (network, transport) = unsafe {
+            (
+                bindings::skb_network_offset(skb),
+                bindings::skb_transport_offset(skb),
+            )
+        };
+        let network_offset = usize::try_from(network).map_err(|_| EINVAL)?;
+        let transport_offset = usize::try_from(transport).map_err(|_| EINVAL)?;
+
+        // SAFETY: By the type invariant the buffer is valid and owned, and `skb_cow_head()`
+        // has made its head private to it: its `skb_headlen()` initialised bytes from `data`
+        // are only reached through the returned reference, which borrows `self` mutably.
+        let head = unsafe {
+            core::slice::from_raw_parts_mut((*skb).data, bindings::skb_headlen(skb) as usize)
+        };
+        if network_offset + IPV4_HEADER_LEN > transport_offset
+            || transport_offset + TCP_HEADER_LEN > head.len()
+            || head[network_offset] >> 4 != 4
+        {
+            return Err(EINVAL);
+        }
+        let header_len = transport_offset + usize::from(head[transport_offset + 12] >> 4) * 4;
+        if header_len > head.len() {
+            return Err(EINVAL);
+        }
+
+        let ip = &mut head[network_offset..transport_offset];
+        ip[2..4].fill(0);
+        ip[10..12].fill(0);
+        let sum = tcp_pseudo_header_sum(&ip[12..20]);
+        head[transport_offset + 16..transport_offset + 18].copy_from_slice(&sum.to_be_bytes());
+        Ok(Some(Segmentation {
+            network_offset,
+            transport_offset,
+            header_len,
+            segment_size: segment_size.into(),
+        }))
     }
 
     /// Returns where the device must insert the frame's checksum, if the stack left it to the
