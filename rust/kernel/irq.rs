@@ -39,6 +39,7 @@ pub use sync::{
 /// // Doctests run in process context with interrupts enabled.
 /// assert!(!irq::local_interrupts_disabled());
 /// ```
+#[inline]
 pub fn local_interrupts_disabled() -> bool {
     // SAFETY: Reading the local interrupt state has no preconditions.
     unsafe { bindings::irqs_disabled() }

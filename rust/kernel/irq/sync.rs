@@ -149,6 +149,7 @@ impl<T> Protected<T> {
 
     /// Calls the routines in order, stopping at the first that handles if `stop_at_handled`.
     /// Returns whether any routine handled the interrupt.
+    #[inline]
     fn run_pass(&mut self, message: usize, stop_at_handled: bool) -> bool {
         let mut handled = false;
         let mut node = self.chains[message].as_deref_mut();
@@ -166,6 +167,7 @@ impl<T> Protected<T> {
 
     /// Dispatches one interrupt. Returns what to tell the kernel, and whether this interrupt is
     /// the first to reach [`MAX_REPEAT_PASSES`].
+    #[inline]
     fn dispatch(&mut self, message: usize, mode: DispatchMode) -> (IrqReturn, bool) {
         let mut first_limit_hit = false;
         let handled = match mode {
@@ -204,11 +206,13 @@ struct Shared<T> {
 }
 
 impl<T> Shared<T> {
+    /// Dispatches an interrupt of line `message`; called by its handler only.
+    #[inline]
     fn service(&self, message: usize) -> IrqReturn {
         // Handlers run with local interrupts disabled: no need to save and restore them.
         let (ret, first_limit_hit) = self
             .protected
-            .with_lock_irqs_disabled(|p| p.dispatch(message, self.mode));
+            .with_lock_in_handler(|p| p.dispatch(message, self.mode));
         if first_limit_hit {
             pr_warn!(
                 "{} (irq {}): service routines still busy after {} passes, the device may be stuck\n",
@@ -240,6 +244,7 @@ unsafe impl<T: Send> Send for ServiceHandler<T> {}
 unsafe impl<T: Send> Sync for ServiceHandler<T> {}
 
 impl<T: Send> Handler for ServiceHandler<T> {
+    #[inline]
     fn handle_irq(&self) -> IrqReturn {
         // SAFETY: By the type invariant `shared` is valid as long as the handler exists.
         unsafe { self.shared.as_ref() }.service(self.message)

@@ -99,6 +99,7 @@ impl<T: ?Sized> SpinLockIrq<T> {
     /// Runs `f` with the lock held and local interrupts disabled, and returns what `f` returns.
     ///
     /// The interrupt state saved on entry is restored when `f` returns.
+    #[inline]
     pub fn with_lock<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         // SAFETY: By the type invariant `state` is initialised.
         let flags = unsafe { bindings::spin_lock_irqsave(self.state.get()) };
@@ -120,16 +121,28 @@ impl<T: ?Sized> SpinLockIrq<T> {
     /// It takes the lock with `spin_lock()` and skips saving and restoring the interrupt state,
     /// as C interrupt handlers do. Called with interrupts enabled, it does what
     /// [`SpinLockIrq::with_lock`] does.
+    #[inline]
     pub fn with_lock_irqs_disabled<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         if !crate::irq::local_interrupts_disabled() {
             return self.with_lock(f);
         }
+        self.with_lock_in_handler(f)
+    }
 
+    /// Runs `f` with the lock held, from an interrupt handler, and returns what `f` returns.
+    ///
+    /// The interrupt core runs every handler with local interrupts disabled (force-threaded
+    /// ones too, but on `CONFIG_PREEMPT_RT`, where `spinlock_t` leaves them enabled anyway), so
+    /// this skips the check [`SpinLockIrq::with_lock_irqs_disabled`] makes. Called with
+    /// interrupts enabled, an interrupt that takes the same lock on this CPU would deadlock,
+    /// which lockdep reports; hence only the crate's handlers use it.
+    #[inline]
+    pub(crate) fn with_lock_in_handler<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         // SAFETY: By the type invariant `state` is initialised.
         unsafe { bindings::spin_lock(self.state.get()) };
 
-        // SAFETY: The lock is held, and interrupts stay disabled on this CPU while it is, so by the
-        // type invariant no one else accesses `data` until it is released below.
+        // SAFETY: The lock is held, so by the type invariant no one else accesses `data` until it
+        // is released below; an interrupt that wanted it on this CPU would spin, not reach it.
         let result = f(unsafe { &mut *self.data.get() });
 
         // SAFETY: This CPU took the lock above with `spin_lock()`.
