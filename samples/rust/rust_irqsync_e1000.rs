@@ -338,7 +338,8 @@ impl DescriptorRing {
 
     /// Writes context descriptor `index`.
     fn write_context(&self, index: usize, context: &[u64; descriptor::WORDS]) -> Result {
-        self.descriptors.write_from(index * descriptor::WORDS, context)
+        self.descriptors
+            .write_from(index * descriptor::WORDS, context)
     }
 
     /// Writes descriptor `index`: the word first, then the address.
@@ -562,8 +563,7 @@ impl TxRing {
         }
         let mut index = self.next_to_use.load(Ordering::Relaxed);
         // Every data descriptor reports when it is done, so that `clean` walks them all.
-        let mut command =
-            descriptor::TX_CMD_IFCS | descriptor::TX_CMD_RS | descriptor::TX_CMD_IDE;
+        let mut command = descriptor::TX_CMD_IFCS | descriptor::TX_CMD_RS | descriptor::TX_CMD_IDE;
         if let Some(offload) = offload {
             self.ring.write_context(index, &offload.context)?;
             index = next(index);
@@ -577,21 +577,30 @@ impl TxRing {
             if piece + 1 < buffers {
                 self.ring.write(index, command | piece_len as u64)?;
                 index = next(index);
-                continue;
-            }
-            if len < MIN_FRAME {
-                let padding = [0u8; MIN_FRAME];
+            } else {
+                // A frame shorter than the shortest on the wire is one piece: pad it.
+                let piece_len = if len < MIN_FRAME {
+                    self.pad_short_frame(offset, len)?
+                } else {
+                    piece_len
+                };
                 self.ring
-                    .buffers
-                    .write_from(offset + len, &padding[..MIN_FRAME - len])?;
+                    .write(index, command | descriptor::TX_CMD_EOP | piece_len as u64)?;
             }
-            let piece_len = if len < MIN_FRAME { MIN_FRAME } else { piece_len };
-            self.ring
-                .write(index, command | descriptor::TX_CMD_EOP | piece_len as u64)?;
         }
         self.next_to_use.store(next(index), Ordering::Release);
         registers.write32(next(index) as u32, regs::TDT);
         Ok(())
+    }
+
+    /// Pads a frame of `len` bytes, shorter than the shortest on the wire, in the buffer at
+    /// `offset`, with zeros up to that; returns its length on the wire.
+    fn pad_short_frame(&self, offset: usize, len: usize) -> Result<usize> {
+        let padding = [0u8; MIN_FRAME];
+        self.ring
+            .buffers
+            .write_from(offset + len, &padding[..MIN_FRAME - len])?;
+        Ok(MIN_FRAME)
     }
 
     /// Counts the frames the device has sent since the last call, as segments on the wire.
@@ -611,8 +620,7 @@ impl TxRing {
                 break;
             };
             if descriptor::is_context(word) {
-                segments =
-                    descriptor::segments(word, self.empty_last_segment, MIN_FRAME as u64);
+                segments = descriptor::segments(word, self.empty_last_segment, MIN_FRAME as u64);
             } else if word & descriptor::TX_STATUS_DD == 0 {
                 break;
             } else {
