@@ -15,7 +15,7 @@
 //! once copied. The device inserts TCP and UDP checksums and cuts TCP frames of up to 64 KiB
 //! into segments (TSO), as a context descriptor before the frame's data descriptors says.
 
-use core::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use kernel::{
     c_str,
     delay::poll_timeout,
@@ -106,8 +106,10 @@ mod regs {
     pub(crate) const TIPG_COPPER: u32 = 0x0060_200a;
 
     /// Interrupt throttling, delays in 1.024 us units and the throttle in 256 ns units: the
-    /// C driver's defaults (at most 20000 interrupts a second).
+    /// C driver's defaults. At most 20000 interrupts a second, or 4000 while the traffic is
+    /// bulk (see `Moderation`).
     pub(crate) const ITR_DEFAULT: u32 = 195;
+    pub(crate) const ITR_BULK: u32 = 976;
     pub(crate) const RDTR_DEFAULT: u32 = 0;
     pub(crate) const RADV_DEFAULT: u32 = 8;
     pub(crate) const TIDV_DEFAULT: u32 = 8;
@@ -281,6 +283,84 @@ impl Offload {
     }
 }
 
+/// Frames and bytes that one poll handled in one direction.
+#[derive(Clone, Copy)]
+struct Traffic {
+    packets: u64,
+    bytes: u64,
+}
+
+impl Traffic {
+    /// What was added to these totals since `earlier`.
+    fn since(self, earlier: Traffic) -> Traffic {
+        Traffic {
+            packets: self.packets - earlier.packets,
+            bytes: self.bytes - earlier.bytes,
+        }
+    }
+
+    /// Whether this traffic, in one poll, is bulk, given whether the last poll's was: the C
+    /// driver's rules (`e1000_update_itr()`), without its lowest-latency class, as in its
+    /// default "dynamic conservative" mode.
+    fn is_bulk(self, was_bulk: bool) -> bool {
+        let Traffic { packets, bytes } = self;
+        if packets == 0 {
+            return was_bulk;
+        }
+        let per_packet = bytes / packets;
+        if was_bulk {
+            !(bytes > 25000 && packets > 35 || bytes < 6000)
+        } else if bytes > 10000 {
+            packets < 10 || per_packet > 1200
+        } else {
+            per_packet > 2000
+        }
+    }
+}
+
+/// Interrupt moderation, as the C driver does by default: fewer interrupts while either
+/// direction moves bulk traffic. Only `open` and the poll use it, never at once.
+struct Moderation {
+    tx_bulk: AtomicBool,
+    rx_bulk: AtomicBool,
+    /// What `ITR` holds.
+    throttle: AtomicU32,
+}
+
+impl Moderation {
+    fn new() -> Self {
+        Self {
+            tx_bulk: AtomicBool::new(false),
+            rx_bulk: AtomicBool::new(false),
+            throttle: AtomicU32::new(regs::ITR_DEFAULT),
+        }
+    }
+
+    /// Starts again from the default rate.
+    fn reset(&self, registers: &Registers) {
+        self.tx_bulk.store(false, Ordering::Relaxed);
+        self.rx_bulk.store(false, Ordering::Relaxed);
+        self.throttle.store(regs::ITR_DEFAULT, Ordering::Relaxed);
+        registers.write32(regs::ITR_DEFAULT, regs::ITR);
+    }
+
+    /// Classes what a poll `sent` and `received`, and changes the rate if the class changed.
+    fn update(&self, registers: &Registers, sent: Traffic, received: Traffic) {
+        let tx_bulk = sent.is_bulk(self.tx_bulk.load(Ordering::Relaxed));
+        let rx_bulk = received.is_bulk(self.rx_bulk.load(Ordering::Relaxed));
+        self.tx_bulk.store(tx_bulk, Ordering::Relaxed);
+        self.rx_bulk.store(rx_bulk, Ordering::Relaxed);
+        let throttle = if tx_bulk || rx_bulk {
+            regs::ITR_BULK
+        } else {
+            regs::ITR_DEFAULT
+        };
+        if self.throttle.swap(throttle, Ordering::Relaxed) != throttle {
+            registers.write32(throttle, regs::ITR);
+        }
+    }
+}
+
 /// The interrupt state: what the service routine shares with the rest of the driver, reachable
 /// only under the `InterruptSync` lock.
 #[derive(Default)]
@@ -396,6 +476,14 @@ impl RxRing {
             dropped: AtomicU64::new(0),
             missed: AtomicU64::new(0),
         })
+    }
+
+    /// Returns the frames and bytes received so far.
+    fn traffic(&self) -> Traffic {
+        Traffic {
+            packets: self.packets.load(Ordering::Relaxed),
+            bytes: self.bytes.load(Ordering::Relaxed),
+        }
     }
 
     /// Gives every descriptor its buffer back and hands all but one to the device; only while
@@ -603,12 +691,12 @@ impl TxRing {
         Ok(MIN_FRAME)
     }
 
-    /// Counts the frames the device has sent since the last call, as segments on the wire.
-    /// Called by the poll only.
+    /// Counts the frames the device has sent since the last call, as segments on the wire, and
+    /// returns them. Called by the poll only.
     ///
     /// `next_to_clean` only ever moves to the start of a frame: a frame the device has only
     /// partly sent is walked again next time.
-    fn clean(&self) {
+    fn clean(&self) -> Traffic {
         let next_to_use = self.next_to_use.load(Ordering::Acquire);
         let mut index = self.next_to_clean.load(Ordering::Relaxed);
         let mut frame_start = index;
@@ -637,6 +725,7 @@ impl TxRing {
         self.next_to_clean.store(frame_start, Ordering::Release);
         self.sent_packets.fetch_add(packets, Ordering::Relaxed);
         self.sent_bytes.fetch_add(bytes, Ordering::Relaxed);
+        Traffic { packets, bytes }
     }
 
     /// Counts the frames the device will not send, once it is stopped, as dropped.
@@ -667,6 +756,7 @@ struct Adapter {
     #[pin]
     rx_control: SpinLockIrq<u32>,
     tx: TxRing,
+    moderation: Moderation,
 }
 
 impl Adapter {
@@ -683,14 +773,17 @@ impl Adapter {
     }
 
     /// Counts the frames the device has sent and wakes the queue if it has room again.
-    fn clean_tx(&self, dev: &Device) {
-        self.tx.clean();
+    /// Cleans the transmit ring, waking the queue if it was stopped and there is room now;
+    /// returns what the device sent since the last call.
+    fn clean_tx(&self, dev: &Device) -> Traffic {
+        let sent = self.tx.clean();
         // Pairs with the fence in `start_xmit`: either it sees the room made here, or this
         // sees the queue it stopped.
         fence(Ordering::SeqCst);
         if dev.queue_stopped() && self.tx.free() >= TX_WAKE_THRESHOLD {
             dev.wake_queue();
         }
+        sent
     }
 
     /// Stops the transmit queue when the ring is full, unless the poll has made room since.
@@ -750,7 +843,7 @@ impl Driver for Adapter {
         self.interrupts.connect(Flags::SHARED)?;
 
         registers.write32(registers.read32(regs::CTRL) | regs::CTRL_SLU, regs::CTRL);
-        registers.write32(regs::ITR_DEFAULT, regs::ITR);
+        self.moderation.reset(registers);
         registers.write32(regs::RDTR_DEFAULT, regs::RDTR);
         registers.write32(regs::RADV_DEFAULT, regs::RADV);
         registers.write32(regs::TIDV_DEFAULT, regs::TIDV);
@@ -824,8 +917,11 @@ impl Driver for Adapter {
         if causes & regs::ICR_LSC != 0 {
             self.update_link(dev);
         }
-        self.clean_tx(dev);
+        let sent = self.clean_tx(dev);
+        let before = self.rx.traffic();
         let work = self.receive(dev, poll);
+        let received = self.rx.traffic().since(before);
+        self.moderation.update(&self.registers, sent, received);
         if poll.complete_done(work) {
             let registers = &self.registers;
             self.interrupts.call_synchronized(|interrupts| {
@@ -976,6 +1072,7 @@ impl pci::Driver for E1000Driver {
                 rx,
                 rx_control <- new_spinlock_irq!(0, "rust_irqsync_e1000_rx_control"),
                 tx,
+                moderation: Moderation::new(),
             }),
         )?;
         dev_info!(

@@ -28,6 +28,17 @@ interrupts() {
 	sed -n 's/^ *11: *\([0-9]*\) .*/\1/p' /proc/interrupts
 }
 
+# The CPU's busy and idle time so far, in ticks.
+cpu_ticks() {
+	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat
+}
+
+# The share of the CPU that was busy between two cpu_ticks lines $1 and $2, in percent.
+busy_percent() {
+	set -- $1 $2
+	echo $(((($3 - $1) * 100) / (($3 - $1) + ($4 - $2) + 1)))
+}
+
 # Seconds since boot, in hundredths.
 now() {
 	sed 's/^\([0-9]*\)\.\([0-9]*\) .*/\1\2/' /proc/uptime
@@ -65,9 +76,13 @@ for round in 1 2 3 4 5 6 7 8 9; do
 		pps=$(pktgen_run)
 		irqs=$(($(interrupts) - irqs))
 		sleep 1
+		bulk_irqs=$(interrupts)
+		ticks=$(cpu_ticks)
 		kbps=$(bulk_run)
+		busy=$(busy_percent "$ticks" "$(cpu_ticks)")
+		bulk_irqs=$(($(interrupts) - bulk_irqs))
 		echo "irqsync-bench: net $side round $round pktgen64 ${pps:-0} pps bulk ${kbps:-0} kB/s" \
-			"($irqs interrupts for 100000 frames)"
+			"($irqs interrupts for 100000 frames; $bulk_irqs for 32 MiB, CPU $busy% busy)"
 		rmmod $name || exit 1
 	done
 done
