@@ -28,7 +28,7 @@ use kernel::{
             ETH_HLEN,
         },
         napi::{Napi, NapiPoll},
-        skb::{ChecksumRequest, Segmentation, SkBuff},
+        skb::{ChecksumRequest, Segmentation, SkBuff, SkBuffSlot},
     },
     new_interrupt_sync, pci,
     prelude::*,
@@ -585,10 +585,14 @@ enum Received {
 /// neither runs. The descriptors and buffers are only reached through the DMA allocation's
 /// accessors, so even a broken serialisation could not make Rust references race.
 ///
-/// Frames are copied into the descriptors' buffers, so their socket buffers are freed as soon
-/// as they are queued, as copying drivers do; the poll counts what the device has sent.
+/// Frames are copied into the descriptors' buffers. Their socket buffers are still kept, in
+/// the slot of their last descriptor, until the device has sent them, as drivers that map
+/// them do: the stack paces a socket by when its frames are freed (TCP small queues). The poll
+/// counts what the device has sent and frees it.
 struct TxRing {
     ring: DescriptorRing,
+    /// The frame whose last descriptor each is, until the device has sent it.
+    frames: KVec<SkBuffSlot>,
     /// The next descriptor to fill.
     next_to_use: AtomicUsize,
     /// The oldest descriptor the device has not reported sent yet.
@@ -604,9 +608,14 @@ struct TxRing {
 
 impl TxRing {
     fn new(pdev: &pci::Device) -> Result<Self> {
+        let mut frames = KVec::with_capacity(RING_SIZE, GFP_KERNEL)?;
+        for _ in 0..RING_SIZE {
+            frames.push(SkBuffSlot::new(), GFP_KERNEL)?;
+        }
         Ok(Self {
             empty_last_segment: pdev.subsystem_vendor_id() == QEMU_SUBSYSTEM_VENDOR,
             ring: DescriptorRing::new(pdev)?,
+            frames,
             next_to_use: AtomicUsize::new(0),
             next_to_clean: AtomicUsize::new(0),
             sent_packets: AtomicU64::new(0),
@@ -636,11 +645,33 @@ impl TxRing {
         RING_SIZE - 1 - (next_to_use + RING_SIZE - next_to_clean) % RING_SIZE
     }
 
-    /// Copies `skb` into the next buffers, a frame shorter than the shortest on the wire
-    /// padded, and hands it to the device, after a context descriptor if `offload` says one.
-    /// `EBUSY` if the ring has no room, `EINVAL` if the frame takes more than
-    /// [`TX_BUFFERS_PER_FRAME`]. Called by `start_xmit` only.
-    fn queue(&self, registers: &Registers, skb: &SkBuff, offload: Option<&Offload>) -> Result {
+    /// Hands `skb` to the device, after a context descriptor if `offload` says one, and keeps
+    /// it until the device has sent it. Gives it back with `EBUSY` if the ring has no room,
+    /// with `EINVAL` if it takes more than [`TX_BUFFERS_PER_FRAME`]. Called by `start_xmit`
+    /// only.
+    fn queue(
+        &self,
+        registers: &Registers,
+        skb: SkBuff,
+        offload: Option<&Offload>,
+    ) -> core::result::Result<(), (Error, SkBuff)> {
+        let last = match self.write_frame(&skb, offload) {
+            Ok(last) => last,
+            Err(e) => return Err((e, skb)),
+        };
+        // The slot is empty: `clean` emptied it with the frame it held before.
+        if let Some(slot) = self.frames.get(last) {
+            drop(slot.replace(Some(skb)));
+        }
+        self.next_to_use.store(next(last), Ordering::Release);
+        registers.write32(next(last) as u32, regs::TDT);
+        Ok(())
+    }
+
+    /// Writes the descriptors of `skb` from `next_to_use` on, copying it into their buffers,
+    /// a frame shorter than the shortest on the wire padded; returns the index of its last
+    /// descriptor.
+    fn write_frame(&self, skb: &SkBuff, offload: Option<&Offload>) -> Result<usize> {
         let len = skb.len();
         let buffers = len.div_ceil(BUFFER_SIZE).max(1);
         if buffers > TX_BUFFERS_PER_FRAME {
@@ -676,9 +707,7 @@ impl TxRing {
                     .write(index, command | descriptor::TX_CMD_EOP | piece_len as u64)?;
             }
         }
-        self.next_to_use.store(next(index), Ordering::Release);
-        registers.write32(next(index) as u32, regs::TDT);
-        Ok(())
+        Ok(index)
     }
 
     /// Pads a frame of `len` bytes, shorter than the shortest on the wire, in the buffer at
@@ -692,7 +721,7 @@ impl TxRing {
     }
 
     /// Counts the frames the device has sent since the last call, as segments on the wire, and
-    /// returns them. Called by the poll only.
+    /// returns them; frees their socket buffers. Called by the poll only.
     ///
     /// `next_to_clean` only ever moves to the start of a frame: a frame the device has only
     /// partly sent is walked again next time.
@@ -714,6 +743,7 @@ impl TxRing {
             } else {
                 frame_bytes += word & descriptor::TX_LENGTH_MASK;
                 if word & descriptor::TX_CMD_EOP != 0 {
+                    self.free_frame(index);
                     packets += segments.0;
                     bytes += frame_bytes + segments.1;
                     (segments, frame_bytes) = ((1, 0), 0);
@@ -728,7 +758,15 @@ impl TxRing {
         Traffic { packets, bytes }
     }
 
-    /// Counts the frames the device will not send, once it is stopped, as dropped.
+    /// Frees the socket buffer of the frame whose last descriptor is `index`.
+    fn free_frame(&self, index: usize) {
+        if let Some(slot) = self.frames.get(index) {
+            drop(slot.take());
+        }
+    }
+
+    /// Counts the frames the device will not send, once it is stopped, as dropped, and frees
+    /// them.
     fn discard_unsent(&self) {
         let next_to_use = self.next_to_use.load(Ordering::Acquire);
         let mut index = self.next_to_clean.swap(next_to_use, Ordering::AcqRel);
@@ -738,6 +776,7 @@ impl TxRing {
             if matches!(self.ring.status(index), Ok(word)
                 if !descriptor::is_context(word) && word & descriptor::TX_CMD_EOP != 0)
             {
+                self.free_frame(index);
                 unsent += 1;
             }
             index = next(index);
@@ -892,8 +931,8 @@ impl Driver for Adapter {
                 return Transmit::Done;
             }
         };
-        match self.tx.queue(&self.registers, &skb, offload.as_ref()) {
-            Err(e) if e == EBUSY => {
+        match self.tx.queue(&self.registers, skb, offload.as_ref()) {
+            Err((e, skb)) if e == EBUSY => {
                 // Not expected: the queue stops when the ring fills, below.
                 self.stop_queue(dev);
                 return Transmit::Busy(skb);
@@ -906,7 +945,6 @@ impl Driver for Adapter {
         if self.tx.free() < TX_DESCRIPTORS_PER_FRAME {
             self.stop_queue(dev);
         }
-        // Copied: the buffer is freed here.
         Transmit::Done
     }
 

@@ -10,7 +10,10 @@
 //! C header: [`include/linux/skbuff.h`](srctree/include/linux/skbuff.h)
 
 use crate::{bindings, dma::CoherentAllocation, error::code::*, error::Result};
-use core::ptr::NonNull;
+use core::{
+    ptr::NonNull,
+    sync::atomic::{AtomicPtr, Ordering},
+};
 
 /// Where a device must compute and insert the checksum of a frame whose checksum the stack
 /// left to it (`CHECKSUM_PARTIAL`), for devices that announce [`super::device::Features::HW_CSUM`].
@@ -270,5 +273,65 @@ impl Drop for SkBuff {
         // SAFETY: By the type invariant the buffer is valid and owned by this object;
         // `dev_kfree_skb_any()` may be called in any context.
         unsafe { bindings::dev_kfree_skb_any(self.ptr.as_ptr()) };
+    }
+}
+
+/// A place for one socket buffer that any context may fill or empty at any time, such as the
+/// frame a transmit descriptor holds until the device has sent it.
+///
+/// Filling and emptying are one atomic exchange: each buffer is owned either by the slot or by
+/// whoever put it in or took it out, never by both.
+///
+/// # Invariants
+///
+/// `ptr` is null or points to a valid socket buffer that the slot owns.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::net::skb::SkBuffSlot;
+///
+/// let slot = SkBuffSlot::new();
+/// assert!(slot.take().is_none());
+/// ```
+pub struct SkBuffSlot {
+    ptr: AtomicPtr<bindings::sk_buff>,
+}
+
+impl SkBuffSlot {
+    /// Creates an empty slot.
+    pub const fn new() -> Self {
+        // INVARIANT: The slot is empty.
+        Self {
+            ptr: AtomicPtr::new(core::ptr::null_mut()),
+        }
+    }
+
+    /// Puts `skb` in the slot, or empties it if `None`, and returns what it held.
+    pub fn replace(&self, skb: Option<SkBuff>) -> Option<SkBuff> {
+        let new = skb.map_or(core::ptr::null_mut(), SkBuff::into_raw);
+        // INVARIANT: `new` is null or a buffer handed over by its owner; the exchange hands
+        // the old one over to the caller.
+        let old = self.ptr.swap(new, Ordering::AcqRel);
+        // SAFETY: By the type invariant `old` is null or a valid buffer the slot owned, which
+        // the exchange took out of the slot.
+        NonNull::new(old).map(|ptr| unsafe { SkBuff::from_raw(ptr) })
+    }
+
+    /// Empties the slot and returns what it held.
+    pub fn take(&self) -> Option<SkBuff> {
+        self.replace(None)
+    }
+}
+
+impl Default for SkBuffSlot {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for SkBuffSlot {
+    fn drop(&mut self) {
+        drop(self.take());
     }
 }
