@@ -4,7 +4,8 @@
 # `make bench`, network part, guest A: sends through the Rust e1000 sample and through the
 # kernel's C e1000 driver in turn, in the same boot, to guest B (which runs the sample):
 # pktgen's 64-byte frames (packets per second), then a 32 MiB TCP stream (throughput).
-# Each round loads one driver; the rounds alternate.
+# Each round loads each driver in turn, the Rust one first in odd rounds and the C one first in
+# even rounds, so that neither always follows the other's bulk transfer.
 
 . /scripts/net-lib.sh
 
@@ -64,8 +65,10 @@ driver_up() {
 
 insmod /modules/pktgen.ko || { echo "irqsync-bench: no pktgen, expected one"; exit 1; }
 [ -f /modules/e1000.ko ] || { echo "irqsync-bench: no C e1000 module, expected one"; exit 1; }
-for round in 1 2 3 4 5 6 7 8 9; do
-	for side in rust c; do
+for round in $(seq 15); do
+	sides="rust c"
+	[ $((round % 2)) = 0 ] && sides="c rust"
+	for side in $sides; do
 		if [ $side = rust ]; then
 			module=/modules/rust_irqsync_e1000.ko name=rust_irqsync_e1000
 		else
