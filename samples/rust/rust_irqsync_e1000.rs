@@ -200,9 +200,6 @@ const TX_DESCRIPTORS_PER_FRAME: usize = 1 + TX_BUFFERS_PER_FRAME;
 const TX_WAKE_THRESHOLD: usize = 2 * TX_DESCRIPTORS_PER_FRAME;
 /// The subsystem vendor of the devices QEMU emulates (Red Hat, Qumranet).
 const QEMU_SUBSYSTEM_VENDOR: u16 = 0x1af4;
-/// Where the IPv4 header checksum is in its header, and the TCP checksum in its header.
-const IPV4_CHECKSUM_OFFSET: usize = 10;
-const TCP_CHECKSUM_OFFSET: usize = 16;
 
 /// What the device does to a frame besides sending it, as the context descriptor before the
 /// frame says, and what the frame's data descriptors say in turn.
@@ -233,10 +230,10 @@ impl Offload {
     /// in each segment; `None` if an offset or length does not fit its field.
     fn segmentation(cut: &Segmentation, frame_len: usize) -> Option<Self> {
         let ip_start = u8::try_from(cut.network_offset).ok()?;
-        let ip_checksum = u8::try_from(cut.network_offset + IPV4_CHECKSUM_OFFSET).ok()?;
+        let ip_checksum = u8::try_from(cut.ip_checksum_offset()).ok()?;
         let ip_end = u16::try_from(cut.transport_offset.checked_sub(1)?).ok()?;
         let tcp_start = u8::try_from(cut.transport_offset).ok()?;
-        let tcp_checksum = u8::try_from(cut.transport_offset + TCP_CHECKSUM_OFFSET).ok()?;
+        let tcp_checksum = u8::try_from(cut.tcp_checksum_offset()).ok()?;
         let header_len = u8::try_from(cut.header_len).ok()?;
         let mss = u16::try_from(cut.segment_size).ok()?;
         let payload = u64::try_from(frame_len.checked_sub(cut.header_len)?).ok()?;

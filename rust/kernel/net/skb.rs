@@ -46,9 +46,29 @@ pub struct Segmentation {
     pub segment_size: usize,
 }
 
-/// The bytes of an IPv4 header without options, and of a TCP header without options.
+impl Segmentation {
+    /// Where the IPv4 header checksum is, from the start of the frame.
+    pub fn ip_checksum_offset(&self) -> usize {
+        self.network_offset + IPV4_CHECKSUM
+    }
+
+    /// Where the TCP checksum is, from the start of the frame.
+    pub fn tcp_checksum_offset(&self) -> usize {
+        self.transport_offset + TCP_CHECKSUM
+    }
+}
+
+/// The bytes of an IPv4 header without options, and where its fields are: the total length,
+/// the header checksum, and the source and destination addresses.
 const IPV4_HEADER_LEN: usize = 20;
+const IPV4_TOTAL_LENGTH: usize = 2;
+const IPV4_CHECKSUM: usize = 10;
+const IPV4_ADDRESSES: usize = 12;
+/// The bytes of a TCP header without options, and where its fields are: the data offset (the
+/// header's length in 32-bit words, in the high nibble) and the checksum.
 const TCP_HEADER_LEN: usize = 20;
+const TCP_DATA_OFFSET: usize = 12;
+const TCP_CHECKSUM: usize = 16;
 
 /// Returns the ones' complement sum, folded to 16 bits, of the TCP pseudo-header of IPv4
 /// addresses `addresses` (source, then destination, 8 bytes) with a length of zero.
@@ -191,22 +211,25 @@ impl SkBuff {
         {
             return Err(EINVAL);
         }
-        let header_len = transport_offset + usize::from(head[transport_offset + 12] >> 4) * 4;
+        let header_len =
+            transport_offset + usize::from(head[transport_offset + TCP_DATA_OFFSET] >> 4) * 4;
         if header_len > head.len() {
             return Err(EINVAL);
         }
 
-        let ip = &mut head[network_offset..transport_offset];
-        ip[2..4].fill(0);
-        ip[10..12].fill(0);
-        let sum = tcp_pseudo_header_sum(&ip[12..20]);
-        head[transport_offset + 16..transport_offset + 18].copy_from_slice(&sum.to_be_bytes());
-        Ok(Some(Segmentation {
+        let cut = Segmentation {
             network_offset,
             transport_offset,
             header_len,
             segment_size: segment_size.into(),
-        }))
+        };
+        let ip = &mut head[network_offset..transport_offset];
+        ip[IPV4_TOTAL_LENGTH..IPV4_TOTAL_LENGTH + 2].fill(0);
+        ip[IPV4_CHECKSUM..IPV4_CHECKSUM + 2].fill(0);
+        let sum = tcp_pseudo_header_sum(&ip[IPV4_ADDRESSES..IPV4_ADDRESSES + 8]);
+        let tcp_checksum = cut.tcp_checksum_offset();
+        head[tcp_checksum..tcp_checksum + 2].copy_from_slice(&sum.to_be_bytes());
+        Ok(Some(cut))
     }
 
     /// Returns where the device must insert the frame's checksum, if the stack left it to the
