@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Sleeping and polling for a condition with a timeout.
+//! Sleeping, yielding the CPU and polling for a condition with a timeout.
 //!
 //! C header: [`include/linux/delay.h`](srctree/include/linux/delay.h)
 
@@ -17,6 +17,15 @@ pub fn usleep_range(min_us: u64, max_us: u64) {
     unsafe {
         bindings::usleep_range_state(min_us as _, max_us as _, bindings::TASK_UNINTERRUPTIBLE)
     };
+}
+
+/// Gives the CPU to another task if one is waiting for it (`cond_resched()`).
+///
+/// Long loops in process context call it on each round, so that they do not keep other tasks
+/// off the CPU on kernels without full preemption. Returns whether it rescheduled.
+pub fn cond_resched() -> bool {
+    // SAFETY: Process context only, which callers guarantee as this function documents.
+    unsafe { bindings::cond_resched() != 0 }
 }
 
 /// Returns the `ETIMEDOUT` error, which `kernel::error::code` does not have in this kernel.

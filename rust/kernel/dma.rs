@@ -32,6 +32,44 @@ pub fn set_mask_and_coherent(dev: &Device, bits: u32) -> Result {
     to_result(unsafe { bindings::dma_set_coherent_mask(dev.as_raw(), mask) })
 }
 
+/// Orders reads of coherent DMA memory: reads after the barrier see what the device wrote
+/// before the reads before it (`dma_rmb()`).
+///
+/// A driver that reads a descriptor's "done" bit calls it before reading the rest of the
+/// descriptor or the buffer it describes, so that it never sees data older than the bit.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::dma::{self, CoherentAllocation};
+///
+/// /// Returns the length of a received buffer once its descriptor says it is done.
+/// fn received_length(descriptors: &CoherentAllocation<u32>) -> Result<Option<u32>> {
+///     if descriptors.read(0)? & 1 == 0 {
+///         return Ok(None);
+///     }
+///     // The length was written by the device before the done bit.
+///     dma::dma_rmb();
+///     Ok(Some(descriptors.read(1)?))
+/// }
+/// ```
+#[inline]
+pub fn dma_rmb() {
+    // SAFETY: A barrier has no preconditions.
+    unsafe { bindings::dma_rmb() }
+}
+
+/// Orders writes to coherent DMA memory: the device sees writes before the barrier before the
+/// writes after it (`dma_wmb()`).
+///
+/// A driver that fills a descriptor and then hands it to the device by a write to coherent
+/// memory (an ownership bit) calls it between the two.
+#[inline]
+pub fn dma_wmb() {
+    // SAFETY: A barrier has no preconditions.
+    unsafe { bindings::dma_wmb() }
+}
+
 /// Types a device may write any bits into: plain integers.
 ///
 /// # Safety
