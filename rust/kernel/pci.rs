@@ -3,20 +3,34 @@
 //! PCI devices and drivers.
 //!
 //! A driver implements [`Driver`]: an ID table and a `probe` that returns the driver's
-//! per-device data. Dropping that data is the driver's `remove`. The data owns what `probe`
-//! acquired, in fields that drop in declaration order: interrupt objects first, then
-//! [`IrqVectors`], then DMA memory, then [`Bar`] mappings, so that on unbind or hot-unplug no
-//! interrupt can reach a freed vector or an unmapped register.
+//! per-device data. Dropping that data is the driver's `remove`.
+//!
+//! What `probe` acquires is released in the one right order whatever order the driver's data
+//! declares it in, because each resource holds what it stands on:
+//!
+//! - [`Device::enable_device`] returns an [`EnabledDevice`], the only way to map a [`Bar`] or
+//!   allocate [`IrqVectors`]; both keep a clone of it, so the device is disabled only after the
+//!   last mapping and vector is gone;
+//! - a service routine that touches registers owns a reference to their [`Bar`] (routines are
+//!   `'static`), so the registers stay mapped while a routine may run;
+//! - [`IrqVectors`] are not freed while a line of theirs still has a handler: dropped too early,
+//!   they report it and stay allocated (a leak, never a handler on a freed vector).
+//!
+//! Enabling is unmanaged (`pci_enable_device()`, not `pcim_enable_device()`): with the managed
+//! variant the PCI core would free the vectors and regions at unbind on its own schedule,
+//! whatever the Rust objects still hold.
 //!
 //! C header: [`include/linux/pci.h`](srctree/include/linux/pci.h)
 
 use crate::{
+    alloc::flags::GFP_KERNEL,
     bindings, device,
     error::{to_result, Result},
     str::CStr,
+    sync::Arc,
     types::{ARef, AlwaysRefCounted, Opaque},
 };
-use core::ptr::NonNull;
+use core::{ops::Deref, ptr::NonNull};
 
 mod bar;
 mod driver;
@@ -85,27 +99,19 @@ impl Device {
         unsafe { (*self.as_raw()).subsystem_vendor }
     }
 
-    /// Returns the legacy INTx line the firmware routed for the function, 0 if it has none.
-    pub fn legacy_irq(&self) -> u32 {
-        // SAFETY: As in `vendor_id`. The field is only rewritten while vectors are allocated,
-        // and then reads the first vector, still a valid line.
-        unsafe { (*self.as_raw()).irq }
-    }
-
-    /// Enables memory and I/O decoding (`pci_enable_device()`).
+    /// Enables memory and I/O decoding (`pci_enable_device()`) and returns the enabled device,
+    /// through which BARs are mapped and interrupt vectors allocated.
     ///
-    /// Balanced by `pci_disable_device()` when the driver is unbound, after the driver's data
-    /// is dropped.
-    pub fn enable_device(&self) -> Result {
-        // SAFETY: The device is valid; `pcim_enable_device()` is the managed variant, undone by
-        // the PCI core after `remove()`.
-        to_result(unsafe { bindings::pcim_enable_device(self.as_raw()) })
-    }
-
-    /// Lets the function master the bus, as DMA and MSI need.
-    pub fn set_master(&self) {
-        // SAFETY: The device is valid.
-        unsafe { bindings::pci_set_master(self.as_raw()) };
+    /// The device stays enabled while the returned object, a clone of it, or a [`Bar`] or
+    /// [`IrqVectors`] made from it exists; the last of them disables it
+    /// (`pci_disable_device()`).
+    pub fn enable_device(&self) -> Result<EnabledDevice> {
+        // SAFETY: The device is valid. The enabling is balanced by `pci_disable_device()` when
+        // the `Enabled` made below is dropped.
+        to_result(unsafe { bindings::pci_enable_device(self.as_raw()) })?;
+        // INVARIANT: The device was enabled above, once, for this object.
+        let enabled = Enabled { pdev: self.into() };
+        Ok(EnabledDevice(Arc::new(enabled, GFP_KERNEL)?))
     }
 
     /// Returns the size in bytes of BAR `bar`, 0 if the BAR does not exist.
@@ -125,28 +131,6 @@ impl Device {
         // SAFETY: As in `resource_len`.
         let flags = unsafe { bindings::pci_resource_flags(self.as_raw(), bar as i32) };
         flags & bindings::IORESOURCE_IO as usize != 0
-    }
-
-    /// Requests BAR `bar` for `name` and maps all of it, of which at least `SIZE` bytes must
-    /// exist.
-    ///
-    /// Fails with `ENODEV` if the BAR does not exist, `EINVAL` if it is smaller than `SIZE`,
-    /// `EBUSY` if another driver holds it, and `ENOMEM` if it cannot be mapped.
-    pub fn iomap_region<const SIZE: usize>(
-        &self,
-        bar: u32,
-        name: &'static CStr,
-    ) -> Result<Bar<SIZE>> {
-        Bar::new(self.into(), bar, name)
-    }
-
-    /// Allocates between `min` and `max` interrupt vectors of the kinds in `types`, MSI-X
-    /// preferred, then MSI, then INTx.
-    ///
-    /// Fails with `EINVAL` for `min == 0` or `min > max`, and with `ENOSPC` if the function
-    /// cannot give `min` vectors of any allowed kind.
-    pub fn alloc_irq_vectors(&self, min: u32, max: u32, types: IrqTypes) -> Result<IrqVectors> {
-        IrqVectors::new(self.into(), min, max, types)
     }
 
     /// Reads the 8-bit configuration register at `offset`.
@@ -195,6 +179,83 @@ fn config_result(ret: i32) -> Result {
         _ => return to_result(ret),
     };
     to_result(-(errno as i32))
+}
+
+/// One `pci_enable_device()` of a PCI function, undone on drop.
+///
+/// # Invariants
+///
+/// `pdev` was enabled once for this object.
+struct Enabled {
+    pdev: ARef<Device>,
+}
+
+impl Drop for Enabled {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the device was enabled for this object, and this is
+        // its only drop.
+        unsafe { bindings::pci_disable_device(self.pdev.as_raw()) };
+    }
+}
+
+/// A PCI function enabled for a driver: what BARs are mapped and vectors allocated from.
+///
+/// Made by [`Device::enable_device`]. Clones share one enabling, which the last of them, or of
+/// the [`Bar`]s and [`IrqVectors`] made from them, undoes. Dereferences to the [`Device`].
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{c_str, pci};
+///
+/// fn setup(pdev: &pci::Device) -> Result<(pci::Bar<0x100>, pci::IrqVectors)> {
+///     let device = pdev.enable_device()?;
+///     device.set_master();
+///     let registers = device.iomap_region::<0x100>(0, c_str!("example"))?;
+///     let vectors = device.alloc_irq_vectors(1, 1, pci::IrqTypes::ALL)?;
+///     // `device` may go: the BAR and the vectors keep the function enabled.
+///     Ok((registers, vectors))
+/// }
+/// ```
+#[derive(Clone)]
+pub struct EnabledDevice(Arc<Enabled>);
+
+impl EnabledDevice {
+    /// Lets the function master the bus, as DMA and MSI need.
+    pub fn set_master(&self) {
+        // SAFETY: The device is valid and enabled.
+        unsafe { bindings::pci_set_master(self.as_raw()) };
+    }
+
+    /// Requests BAR `bar` for `name` and maps all of it, of which at least `SIZE` bytes must
+    /// exist.
+    ///
+    /// Fails with `ENODEV` if the BAR does not exist, `EINVAL` if it is smaller than `SIZE`,
+    /// `EBUSY` if another driver holds it, and `ENOMEM` if it cannot be mapped.
+    pub fn iomap_region<const SIZE: usize>(
+        &self,
+        bar: u32,
+        name: &'static CStr,
+    ) -> Result<Bar<SIZE>> {
+        Bar::new(self.clone(), bar, name)
+    }
+
+    /// Allocates between `min` and `max` interrupt vectors of the kinds in `types`, MSI-X
+    /// preferred, then MSI, then INTx.
+    ///
+    /// Fails with `EINVAL` for `min == 0` or `min > max`, and with `ENOSPC` if the function
+    /// cannot give `min` vectors of any allowed kind.
+    pub fn alloc_irq_vectors(&self, min: u32, max: u32, types: IrqTypes) -> Result<IrqVectors> {
+        IrqVectors::new(self.clone(), min, max, types)
+    }
+}
+
+impl Deref for EnabledDevice {
+    type Target = Device;
+
+    fn deref(&self) -> &Device {
+        &self.0.pdev
+    }
 }
 
 impl AsRef<device::Device> for Device {

@@ -4,26 +4,27 @@
 //!
 //! C header: [`include/linux/pci.h`](srctree/include/linux/pci.h)
 
-use super::Device;
-use crate::{bindings, error::code::*, error::Result, io::Io, str::CStr, types::ARef};
+use super::EnabledDevice;
+use crate::{bindings, error::code::*, error::Result, io::Io, str::CStr};
 use core::ops::Deref;
 
 /// A requested and mapped BAR of a PCI function, with at least `SIZE` bytes of registers.
 ///
 /// Dereferences to [`Io`] for checked 8, 16 and 32-bit accesses; MMIO and port I/O BARs work
-/// the same. Dropping it unmaps the BAR and releases the region.
+/// the same. Dropping it unmaps the BAR and releases the region; the device stays enabled until
+/// then, since the BAR holds its [`EnabledDevice`].
 ///
 /// # Invariants
 ///
 /// `io` maps all of BAR `bar` of `pdev`, which is requested for this object.
 pub struct Bar<const SIZE: usize = 0> {
-    pdev: ARef<Device>,
     io: Io<SIZE>,
     bar: i32,
+    pdev: EnabledDevice,
 }
 
 impl<const SIZE: usize> Bar<SIZE> {
-    pub(super) fn new(pdev: ARef<Device>, bar: u32, name: &'static CStr) -> Result<Self> {
+    pub(super) fn new(pdev: EnabledDevice, bar: u32, name: &'static CStr) -> Result<Self> {
         let len = pdev.resource_len(bar);
         if len == 0 {
             return Err(ENODEV);
@@ -54,7 +55,7 @@ impl<const SIZE: usize> Bar<SIZE> {
         };
 
         // INVARIANT: The BAR is requested and mapped.
-        Ok(Self { pdev, io, bar })
+        Ok(Self { io, bar, pdev })
     }
 
     /// Returns the index of the BAR.

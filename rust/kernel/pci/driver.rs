@@ -7,7 +7,7 @@
 use super::{Device, DeviceId, IdTable};
 use crate::{
     alloc::{flags::GFP_KERNEL, KBox},
-    bindings,
+    bindings, build_error,
     error::{from_result, to_result, Error, Result},
     ffi::c_int,
     init::{self, InPlaceInit, PinInit},
@@ -16,13 +16,18 @@ use crate::{
     ThisModule,
 };
 use core::{marker::PhantomData, pin::Pin};
+use macros::vtable;
 
 /// A PCI driver.
 ///
 /// `probe` returns the driver's data for one device, pinned; the PCI core keeps it until the
-/// device is unbound or removed, and then drops it: the drop is the driver's `remove`. Fields
-/// drop in declaration order, so declare interrupt objects before the vectors they use, and
-/// those before the mappings the routines access.
+/// device is unbound or removed, and then drops it: the drop is the driver's `remove`. The
+/// resources in the data release in the right order whatever order they are declared in: see
+/// the [module documentation](super).
+///
+/// `shutdown`, optional, runs at reboot and power-off with the device still bound: it stops
+/// the device, so that it does no DMA and raises no interrupt while the next kernel or the
+/// firmware takes over.
 ///
 /// # Examples
 ///
@@ -33,16 +38,18 @@ use core::{marker::PhantomData, pin::Pin};
 ///
 /// static IDS: pci::IdArray<1> = pci::IdArray::new([pci::DeviceId::from_id(0x1234, 0x11e8)]);
 ///
+/// #[vtable]
 /// impl pci::Driver for Sample {
 ///     const NAME: &'static CStr = c_str!("sample");
 ///     const ID_TABLE: pci::IdTable = IDS.table();
 ///
 ///     fn probe(pdev: &pci::Device, _id: &pci::DeviceId) -> Result<Pin<KBox<Self>>> {
-///         pdev.enable_device()?;
+///         let _device = pdev.enable_device()?;
 ///         Ok(KBox::pin(Sample, GFP_KERNEL)?)
 ///     }
 /// }
 /// ```
+#[vtable]
 pub trait Driver: Send + Sync + Sized + 'static {
     /// The driver's name, as `/sys/bus/pci/drivers` shows it.
     const NAME: &'static CStr;
@@ -55,6 +62,14 @@ pub trait Driver: Send + Sync + Sized + 'static {
     /// Runs in process context and may sleep. On error, everything acquired so far is dropped
     /// and the device stays unbound.
     fn probe(dev: &Device, id: &DeviceId) -> Result<Pin<KBox<Self>>>;
+
+    /// Stops the device for a reboot or power-off: no more DMA, no more interrupts.
+    ///
+    /// Runs in process context, with the device bound; the driver's data is dropped later, or
+    /// never if the system goes down.
+    fn shutdown(_this: Pin<&Self>) {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
 }
 
 /// The registration of a PCI driver with the PCI core: `pci_register_driver()` when it is made,
@@ -89,6 +104,11 @@ impl<T: Driver> Registration<T> {
                     id_table: T::ID_TABLE.as_ptr(),
                     probe: Some(Self::probe_callback),
                     remove: Some(Self::remove_callback),
+                    shutdown: if T::HAS_SHUTDOWN {
+                        Some(Self::shutdown_callback)
+                    } else {
+                        None
+                    },
                     ..core::mem::zeroed()
                 })
             };
@@ -140,6 +160,23 @@ impl<T: Driver> Registration<T> {
         drop(unsafe { <Pin<KBox<T>> as ForeignOwnable>::from_foreign(ptr) });
         // SAFETY: `pdev` is valid; clearing leaves no dangling pointer behind.
         unsafe { bindings::pci_set_drvdata(pdev, core::ptr::null_mut()) };
+    }
+}
+
+impl<T: Driver> Registration<T> {
+    /// Stops a device `probe_callback` bound, for a reboot or power-off.
+    ///
+    /// # Safety
+    ///
+    /// Called by the PCI core only, for a device `probe_callback` bound and `remove_callback`
+    /// has not unbound.
+    unsafe extern "C" fn shutdown_callback(pdev: *mut bindings::pci_dev) {
+        // SAFETY: `pdev` is valid; its driver data was set by a successful `probe_callback`.
+        let ptr = unsafe { bindings::pci_get_drvdata(pdev) };
+        // SAFETY: `ptr` came from `into_foreign()` in `probe_callback` and stays valid until
+        // `remove_callback`, which the PCI core does not run at the same time.
+        let data = unsafe { <Pin<KBox<T>> as ForeignOwnable>::borrow(ptr) };
+        T::shutdown(data);
     }
 }
 

@@ -4,15 +4,14 @@
 //!
 //! C header: [`include/linux/pci.h`](srctree/include/linux/pci.h)
 
-use super::Device;
+use super::EnabledDevice;
 use crate::{
     bindings,
     error::{code::*, to_result, Result},
-    types::ARef,
 };
 use core::ops::BitOr;
 
-/// The kinds of vectors [`Device::alloc_irq_vectors`] may allocate.
+/// The kinds of vectors [`EnabledDevice::alloc_irq_vectors`] may allocate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IrqTypes(u32);
 
@@ -55,22 +54,24 @@ pub enum VectorKind {
 ///
 /// Each vector is an interrupt line that an [`InterruptSync`](crate::irq::InterruptSync)
 /// connects to, one object per vector or one object for all of them
-/// ([`InterruptSync::new_group`](crate::irq::InterruptSync::new_group)). Drop the vectors after
-/// every object on them has disconnected: declare the objects before the vectors in the
-/// driver's data. A vector still in use when the vectors are dropped is reported and the
-/// vectors are leaked rather than freed under a live handler.
+/// ([`InterruptSync::new_group`](crate::irq::InterruptSync::new_group)). The vectors are freed
+/// on drop only if no handler is left on them: vectors dropped while an object is still
+/// connected to one are reported once and stay allocated (leaked) rather than freed under a
+/// live handler, so the order in which a driver's data declares them does not matter for
+/// safety. The device stays enabled while the vectors exist, since they hold its
+/// [`EnabledDevice`].
 ///
 /// # Invariants
 ///
 /// `count` vectors of kind `kind` are allocated for `pdev` for as long as the object exists.
 pub struct IrqVectors {
-    pdev: ARef<Device>,
     count: u32,
     kind: VectorKind,
+    pdev: EnabledDevice,
 }
 
 impl IrqVectors {
-    pub(super) fn new(pdev: ARef<Device>, min: u32, max: u32, types: IrqTypes) -> Result<Self> {
+    pub(super) fn new(pdev: EnabledDevice, min: u32, max: u32, types: IrqTypes) -> Result<Self> {
         if min == 0 || min > max {
             return Err(EINVAL);
         }
@@ -93,9 +94,9 @@ impl IrqVectors {
         };
         // INVARIANT: `ret` vectors of `kind` were allocated.
         Ok(Self {
-            pdev,
             count: ret as u32,
             kind,
+            pdev,
         })
     }
 
@@ -137,9 +138,10 @@ impl IrqVectors {
 impl Drop for IrqVectors {
     fn drop(&mut self) {
         if self.in_use() {
-            crate::dev_err!(
-                self.pdev,
-                "interrupt vectors dropped while still connected: leaking them\n"
+            crate::dev_warn!(
+                &*self.pdev,
+                "interrupt vectors dropped while an interrupt object is still connected to them: \
+                 leaking them; drop or disconnect the object first\n"
             );
             return;
         }
