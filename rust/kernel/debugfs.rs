@@ -9,7 +9,12 @@
 //!
 //! The directory owns the object. Dropping it removes the files first, waiting for reads and
 //! writes in progress, and only then drops the object, so a file operation never sees a freed
-//! object, even when a device is unplugged while a file is open.
+//! object, even when a device is unplugged while a file is open: the open file then fails its
+//! reads and writes with `EIO`.
+//!
+//! The file operations belong to the module that implements [`Attributes`]
+//! ([`Attributes::OWNER`]): while a file is open the module cannot be unloaded (`rmmod` fails
+//! with `EBUSY`), so closing the file never calls into a module that is gone.
 //!
 //! C header: [`include/linux/debugfs.h`](srctree/include/linux/debugfs.h)
 
@@ -21,6 +26,7 @@ use crate::{
     init::PinInit,
     prelude::*,
     str::CStr,
+    ThisModule,
 };
 use core::{fmt::Write, ptr};
 
@@ -52,6 +58,13 @@ impl Attribute {
 /// The index passed to the methods is the position of the file in [`Attributes::FILES`].
 /// Both methods run in process context and may sleep.
 pub trait Attributes: Send + Sync + 'static {
+    /// The module whose code serves the files: always `&THIS_MODULE`.
+    ///
+    /// An open file holds a reference to it, as `.owner = THIS_MODULE` does in C, so the module
+    /// is not unloaded while the file is open. There is no default: an implementation without
+    /// it does not compile.
+    const OWNER: &'static ThisModule;
+
     /// The files of the directory.
     const FILES: &'static [Attribute];
 
@@ -89,7 +102,13 @@ struct Entry<T> {
 ///
 /// struct Counter(AtomicU64);
 ///
+/// // Doctests are built into the kernel: no module serves their files.
+/// // SAFETY: A null module is what `THIS_MODULE` is in built-in code.
+/// static BUILT_IN: kernel::ThisModule = unsafe { kernel::ThisModule::from_ptr(core::ptr::null_mut()) };
+///
 /// impl debugfs::Attributes for Counter {
+///     // A module writes `&THIS_MODULE`.
+///     const OWNER: &'static kernel::ThisModule = &BUILT_IN;
 ///     const FILES: &'static [debugfs::Attribute] =
 ///         &[debugfs::Attribute::read_write(c_str!("count"))];
 ///
@@ -190,7 +209,9 @@ impl<T: Attributes> Directory<T> {
         &self.data
     }
 
+    /// The operations of every file; the owner keeps the module loaded while a file is open.
     const FILE_OPERATIONS: bindings::file_operations = bindings::file_operations {
+        owner: T::OWNER.as_ptr(),
         open: Some(bindings::simple_open),
         read: Some(Self::read),
         write: Some(Self::write),
