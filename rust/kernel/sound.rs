@@ -12,10 +12,11 @@ use crate::{
     bindings,
     device::Device,
     error::{to_result, Result},
+    ffi::c_char,
     str::CStr,
     ThisModule,
 };
-use core::ptr::NonNull;
+use core::ptr::{addr_of_mut, NonNull};
 
 #[cfg(CONFIG_SND_PCM)]
 pub mod pcm;
@@ -64,13 +65,19 @@ impl Card {
 
     /// Sets the driver name, the short name and the long name `/proc/asound/cards` shows; too
     /// long names are cut.
+    ///
+    /// Meant to be called before [`Card::register`]: from then on user space may read the names
+    /// while they change, as with a C driver that sets them late.
     pub fn set_names(&self, driver: &CStr, short_name: &CStr, long_name: &CStr) {
-        // SAFETY: The card is valid and not registered yet or registered: the names are plain
-        // arrays the driver owns, as in C.
-        let card = unsafe { &mut *self.as_raw() };
-        copy_name(&mut card.driver, driver);
-        copy_name(&mut card.shortname, short_name);
-        copy_name(&mut card.longname, long_name);
+        let card = self.as_raw();
+        // SAFETY: By the type invariant the card is valid. The names are arrays of the card
+        // that the driver owns, as in C; they are written through raw pointers, without a
+        // reference to the card, which ALSA may be reading and changing at the same time.
+        unsafe {
+            copy_name(addr_of_mut!((*card).driver), driver);
+            copy_name(addr_of_mut!((*card).shortname), short_name);
+            copy_name(addr_of_mut!((*card).longname), long_name);
+        }
     }
 
     /// Registers the card and its devices, which user space can open from then on.
@@ -88,12 +95,26 @@ impl Drop for Card {
     }
 }
 
-/// Copies `name` into the C string array `dst`, cut to fit, NUL-terminated.
-pub(crate) fn copy_name(dst: &mut [crate::ffi::c_char], name: &CStr) {
+/// Copies `name` into the C string array at `dst`, cut to fit, NUL-terminated.
+///
+/// Writes through the raw pointer only: the array is usually a field of a C structure that ALSA
+/// may access concurrently, to which no Rust reference may be made.
+///
+/// # Safety
+///
+/// `dst` must be valid for writes of `N` bytes.
+pub(crate) unsafe fn copy_name<const N: usize>(dst: *mut [c_char; N], name: &CStr) {
+    let Some(room) = N.checked_sub(1) else {
+        return;
+    };
     let bytes = name.as_bytes();
-    let len = bytes.len().min(dst.len() - 1);
-    for (d, s) in dst.iter_mut().zip(&bytes[..len]) {
-        *d = *s as crate::ffi::c_char;
+    let len = bytes.len().min(room);
+    let dst = dst.cast::<c_char>();
+    // SAFETY: `dst` is valid for writes of `N > len` bytes (the caller's guarantee), `bytes` for
+    // reads of `len` bytes; a `CStr` is not part of a C array being written, so they do not
+    // overlap, and `u8` and `c_char` have the same layout.
+    unsafe {
+        core::ptr::copy_nonoverlapping(bytes.as_ptr().cast::<c_char>(), dst, len);
+        dst.add(len).write(0);
     }
-    dst[len] = 0;
 }

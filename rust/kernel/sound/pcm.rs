@@ -13,6 +13,9 @@
 //! routines, under that lock, report periods: the two locks are never taken in the other order.
 //! It is PortCls's `Notify()` and its DPC.
 //!
+//! [`PeriodTiming`] sums up how regularly the periods complete, for a routine to record and a
+//! driver to report.
+//!
 //! C header: [`include/sound/pcm.h`](srctree/include/sound/pcm.h)
 
 use super::Card;
@@ -28,7 +31,14 @@ use crate::{
     sync::Arc,
     types::Opaque,
 };
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::{
+    ptr::addr_of_mut,
+    sync::atomic::{AtomicPtr, Ordering},
+};
+
+mod period_timing;
+
+pub use period_timing::PeriodTiming;
 
 /// What a playback device supports, which ALSA enforces on every application.
 #[derive(Clone, Copy)]
@@ -106,6 +116,10 @@ pub enum Trigger {
 
 /// An open stream: the Rust view of a `struct snd_pcm_substream` with its runtime.
 ///
+/// ALSA changes the substream and its runtime (positions, state, timestamps) while the driver
+/// looks at them, so no Rust reference to either C structure is ever made: the accessors read
+/// one field at a time, by value, through raw pointers.
+///
 /// # Invariants
 ///
 /// The substream is open, with a runtime, while a reference to the object exists.
@@ -117,7 +131,8 @@ impl Substream {
     ///
     /// `ptr` must be an open substream that stays open for `'a`.
     unsafe fn from_raw<'a>(ptr: *mut bindings::snd_pcm_substream) -> &'a Self {
-        // SAFETY: Transparent wrapper; validity is the caller's guarantee.
+        // SAFETY: Transparent wrapper of an `Opaque`, which may be changed behind shared
+        // references; validity is the caller's guarantee.
         unsafe { &*ptr.cast() }
     }
 
@@ -125,31 +140,40 @@ impl Substream {
         self.0.get()
     }
 
-    fn runtime(&self) -> &bindings::snd_pcm_runtime {
-        // SAFETY: By the type invariant the substream is open, so its runtime is valid; ALSA
-        // changes the fields read here only in hw_params and prepare, which it serialises with
-        // the operations.
-        unsafe { &*(*self.as_raw()).runtime }
+    /// Returns the runtime of the stream, valid while the stream is open.
+    ///
+    /// Its configuration fields (rate, channels, sizes, buffer address) are set by ALSA in
+    /// hw_params, which it runs under the runtime's buffer mutex, as it does prepare, and only
+    /// while the stream is not running: they do not change while an operation reads them.
+    fn runtime(&self) -> *mut bindings::snd_pcm_runtime {
+        // SAFETY: By the type invariant the substream is valid. Only the `runtime` pointer is
+        // read, by value; ALSA sets it before `open` and clears it after `close`.
+        unsafe { (*self.as_raw()).runtime }
     }
 
     /// Returns the rate in frames per second.
     pub fn rate(&self) -> u32 {
-        self.runtime().rate
+        // SAFETY: By the type invariant the runtime is valid; the field stays put during the
+        // operations (see `runtime`) and is read by value, with no reference to the runtime.
+        unsafe { (*self.runtime()).rate }
     }
 
     /// Returns the number of channels.
     pub fn channels(&self) -> u32 {
-        self.runtime().channels
+        // SAFETY: As for `rate`.
+        unsafe { (*self.runtime()).channels }
     }
 
     /// Returns the size of the buffer in frames.
     pub fn buffer_frames(&self) -> usize {
-        self.runtime().buffer_size
+        // SAFETY: As for `rate`.
+        unsafe { (*self.runtime()).buffer_size }
     }
 
     /// Returns the size of a period in frames.
     pub fn period_frames(&self) -> usize {
-        self.runtime().period_size
+        // SAFETY: As for `rate`.
+        unsafe { (*self.runtime()).period_size }
     }
 
     /// Returns the size of the buffer in bytes.
@@ -166,7 +190,8 @@ impl Substream {
 
     /// Returns the address at which the device reads the buffer.
     pub fn dma_address(&self) -> u64 {
-        self.runtime().dma_addr
+        // SAFETY: As for `rate`.
+        unsafe { (*self.runtime()).dma_addr }
     }
 }
 
@@ -359,9 +384,10 @@ pub fn new_playback<T: Ops>(
         bindings::snd_pcm_new(card.as_raw(), name.as_char_ptr(), 0, 1, 0, &mut pcm)
     })?;
     let private = KBox::into_raw(KBox::new(Private { ops, notifier }, GFP_KERNEL)?);
-    // SAFETY: `snd_pcm_new()` succeeded, so `pcm` is valid and owned by the card. The private
+    // SAFETY: `snd_pcm_new()` succeeded, so `pcm` is valid and owned by the card; its fields
+    // are written through the raw pointer, before user space can see the device. The private
     // data is freed by `private_free`, which ALSA calls when it frees the device. The ops table
-    // is `'static`.
+    // is `'static`. `name` is an array of the device, valid for writes of its size.
     unsafe {
         (*pcm).private_data = private.cast();
         (*pcm).private_free = Some(free_private::<T>);
@@ -370,7 +396,7 @@ pub fn new_playback<T: Ops>(
             bindings::SNDRV_PCM_STREAM_PLAYBACK as c_int,
             &OpsTable::<T>::OPS,
         );
-        super::copy_name(&mut (*pcm).name, name);
+        super::copy_name(addr_of_mut!((*pcm).name), name);
         bindings::snd_pcm_set_managed_buffer_all(
             pcm,
             bindings::SNDRV_DMA_TYPE_DEV as c_int,
@@ -430,9 +456,13 @@ impl<T: Ops> OpsTable<T> {
         from_result(|| {
             // SAFETY: See the function's safety section.
             let (private, stream) = unsafe { Self::get(substream) };
-            // SAFETY: The substream is being opened and has its runtime.
-            let runtime = unsafe { &mut *(*substream).runtime };
-            runtime.hw = T::HARDWARE.to_c();
+            // SAFETY: The substream is being opened; its `runtime` pointer is set, and read by
+            // value.
+            let runtime = unsafe { (*substream).runtime };
+            // SAFETY: The runtime is valid, and ALSA leaves its `hw` field to the driver's
+            // `open`. The field is written through the raw pointer, with no reference to the
+            // runtime.
+            unsafe { (*runtime).hw = T::HARDWARE.to_c() };
             // SAFETY: The runtime is valid.
             to_result(unsafe {
                 bindings::snd_pcm_hw_constraint_integer(
