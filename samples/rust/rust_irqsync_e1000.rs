@@ -11,14 +11,21 @@
 //! with the routine's masking.
 //!
 //! Frames are copied between socket buffers and per-descriptor buffers in coherent DMA memory,
-//! like the simplest real drivers do; a socket buffer to send, linear or in pieces, is freed
-//! once copied. The device inserts TCP and UDP checksums and cuts TCP frames of up to 64 KiB
-//! into segments (TSO), as a context descriptor before the frame's data descriptors says.
+//! like the simplest real drivers do; a socket buffer to send, linear or in pieces, is kept
+//! until the device has sent it. The device inserts TCP and UDP checksums and cuts TCP frames of
+//! up to 64 KiB into segments (TSO), as a context descriptor before the frame's data descriptors
+//! says; what a frame becomes on the wire is worked out when it is queued, as the C driver does.
+//!
+//! As in the C driver, barriers order the descriptors with the device: the driver reads a
+//! descriptor's work only after seeing its done bit (`dma_rmb()`), and makes its writes to
+//! descriptors visible before telling the device of them through a tail register
+//! (`dma_wmb()`). The device's receive and transmit units are stopped before its rings are
+//! freed, and a device that reads as all ones has been unplugged.
 
 use core::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use kernel::{
     c_str,
-    delay::poll_timeout,
+    delay::{self, poll_timeout},
     dev_info, dev_warn,
     dma::{self, CoherentAllocation},
     irq::{DispatchMode, Flags, InterruptSync, IrqReturn, Placement},
@@ -163,25 +170,6 @@ mod descriptor {
     pub(crate) fn is_context(word: u64) -> bool {
         word & TX_CMD_DEXT != 0 && word & TX_TYPE_MASK == 0
     }
-
-    /// For the second word of a context descriptor, the segments its frame becomes on the
-    /// wire, and the bytes of headers they add: `(1, 0)` if the frame is not cut. With
-    /// `empty_last_segment`, a payload that is a multiple of the segment size is followed by a
-    /// segment of headers alone, padded to `min_frame` bytes.
-    pub(crate) fn segments(word: u64, empty_last_segment: bool, min_frame: u64) -> (u64, u64) {
-        let header_len = (word >> CONTEXT_HDRLEN_SHIFT) & 0xff;
-        let mss = word >> CONTEXT_MSS_SHIFT;
-        let payload = word & TX_LENGTH_MASK;
-        if word & TX_CMD_TSE == 0 || mss == 0 {
-            return (1, 0);
-        }
-        let segments = payload.div_ceil(mss).max(1);
-        let added = (segments - 1) * header_len;
-        if empty_last_segment && payload % mss == 0 {
-            return (segments + 1, added + header_len.max(min_frame));
-        }
-        (segments, added)
-    }
 }
 
 type Registers = pci::Bar<{ regs::SIZE }>;
@@ -198,14 +186,50 @@ const TX_BUFFERS_PER_FRAME: usize = 65536 / BUFFER_SIZE;
 const TX_DESCRIPTORS_PER_FRAME: usize = 1 + TX_BUFFERS_PER_FRAME;
 /// Free transmit descriptors from which a stopped queue wakes.
 const TX_WAKE_THRESHOLD: usize = 2 * TX_DESCRIPTORS_PER_FRAME;
-/// The subsystem vendor of the devices QEMU emulates (Red Hat, Qumranet).
-const QEMU_SUBSYSTEM_VENDOR: u16 = 0x1af4;
+
+/// The index after `index` in a ring.
+///
+/// Ring indices are taken modulo [`RING_SIZE`] wherever they are used, so that their arithmetic
+/// never overflows and an index never leaves the ring, whatever value it holds.
+fn next(index: usize) -> usize {
+    (index % RING_SIZE + 1) % RING_SIZE
+}
+
+/// The index before `index` in a ring.
+fn previous(index: usize) -> usize {
+    (index % RING_SIZE + RING_SIZE - 1) % RING_SIZE
+}
+
+/// How many steps lead from index `from` to index `to` in a ring: less than [`RING_SIZE`].
+fn distance(from: usize, to: usize) -> usize {
+    (to % RING_SIZE + RING_SIZE - from % RING_SIZE) % RING_SIZE
+}
+
+/// Whether `value`, read from a register, says the device is gone: after a surprise removal,
+/// reads return all ones, which no register the driver reads ever holds otherwise.
+fn is_gone(value: u32) -> bool {
+    value == u32::MAX
+}
+
+/// Makes the device take the register writes before this call, as a read does
+/// (`E1000_WRITE_FLUSH()`), then gives it 10 ms to finish the DMA of the frame it may be moving,
+/// as `e1000_down()` does once it has disabled receive and transmit. May sleep.
+fn flush_and_settle(registers: &Registers) {
+    registers.read32(regs::STATUS);
+    delay::usleep_range(10_000, 20_000);
+}
 
 /// What the device does to a frame besides sending it, as the context descriptor before the
 /// frame says, and what the frame's data descriptors say in turn.
 struct Offload {
     context: [u64; descriptor::WORDS],
     data_command: u64,
+    /// The frames the device cuts the frame into: the stack's count (`gso_segs`), or 1 if the
+    /// frame is not cut.
+    segments: u16,
+    /// The bytes of headers that each segment after the first repeats; 0 if the frame is not
+    /// cut.
+    header_len: usize,
 }
 
 impl Offload {
@@ -213,7 +237,7 @@ impl Offload {
     /// the context descriptor's bytes.
     fn checksum(request: ChecksumRequest) -> Option<Self> {
         let start = u8::try_from(request.start).ok()?;
-        let at = u8::try_from(request.start + request.offset).ok()?;
+        let at = u8::try_from(request.start.checked_add(request.offset)?).ok()?;
         Some(Self {
             context: [
                 u64::from(start) << descriptor::CONTEXT_TUCSS_SHIFT
@@ -223,12 +247,15 @@ impl Offload {
             data_command: descriptor::TX_CMD_DEXT
                 | descriptor::TX_TYPE_DATA
                 | descriptor::TX_OPTION_TXSM,
+            segments: 1,
+            header_len: 0,
         })
     }
 
-    /// Cuts a TCP over IPv4 frame of `frame_len` bytes as `cut` says, inserting both checksums
-    /// in each segment; `None` if an offset or length does not fit its field.
-    fn segmentation(cut: &Segmentation, frame_len: usize) -> Option<Self> {
+    /// Cuts a TCP over IPv4 frame of `frame_len` bytes as `cut` says into `segments` segments
+    /// (the stack's count), inserting both checksums in each segment; `None` if an offset or
+    /// length does not fit its field.
+    fn segmentation(cut: &Segmentation, frame_len: usize, segments: u16) -> Option<Self> {
         let ip_start = u8::try_from(cut.network_offset).ok()?;
         let ip_checksum = u8::try_from(cut.ip_checksum_offset()).ok()?;
         let ip_end = u16::try_from(cut.transport_offset.checked_sub(1)?).ok()?;
@@ -260,6 +287,8 @@ impl Offload {
                 | descriptor::TX_CMD_TSE
                 | descriptor::TX_OPTION_IXSM
                 | descriptor::TX_OPTION_TXSM,
+            segments: segments.max(1),
+            header_len: cut.header_len,
         })
     }
 
@@ -268,7 +297,9 @@ impl Offload {
     /// cannot be sent.
     fn for_frame(skb: &mut SkBuff) -> Result<Option<Self>> {
         if let Some(cut) = skb.prepare_segmentation()? {
-            return Self::segmentation(&cut, skb.len()).map(Some).ok_or(EINVAL);
+            return Self::segmentation(&cut, skb.len(), skb.gso_segs())
+                .map(Some)
+                .ok_or(EINVAL);
         }
         let Some(request) = skb.checksum_request() else {
             return Ok(None);
@@ -280,19 +311,44 @@ impl Offload {
     }
 }
 
-/// Frames and bytes that one poll handled in one direction.
-#[derive(Clone, Copy)]
+/// Frames and bytes: what one poll handled in one direction, or what one frame to send becomes
+/// on the wire.
+///
+/// Sums wrap, as the kernel's 64-bit counters do.
+#[derive(Clone, Copy, Default)]
 struct Traffic {
     packets: u64,
     bytes: u64,
 }
 
 impl Traffic {
+    /// What a frame of `len` bytes becomes on the wire, worked out when it is queued as the C
+    /// driver does (`e1000_tx_map()`): `segments` frames, each after the first repeating the
+    /// frame's `header_len` bytes of headers. A frame shorter than the shortest on the wire is
+    /// padded to it. (The C driver repeats `skb_headlen()` bytes, which is the headers for
+    /// frames that TCP builds; the device repeats exactly the headers.)
+    fn on_wire(len: usize, segments: u16, header_len: usize) -> Traffic {
+        let packets = u64::from(segments.max(1));
+        let repeated = (packets - 1).saturating_mul(header_len as u64);
+        Traffic {
+            packets,
+            bytes: repeated.saturating_add(len.max(MIN_FRAME) as u64),
+        }
+    }
+
+    /// These totals and `other` together.
+    fn plus(self, other: Traffic) -> Traffic {
+        Traffic {
+            packets: self.packets.wrapping_add(other.packets),
+            bytes: self.bytes.wrapping_add(other.bytes),
+        }
+    }
+
     /// What was added to these totals since `earlier`.
     fn since(self, earlier: Traffic) -> Traffic {
         Traffic {
-            packets: self.packets - earlier.packets,
-            bytes: self.bytes - earlier.bytes,
+            packets: self.packets.wrapping_sub(earlier.packets),
+            bytes: self.bytes.wrapping_sub(earlier.bytes),
         }
     }
 
@@ -372,8 +428,10 @@ struct Interrupts {
 /// schedules the poll.
 fn service(registers: &Registers, napi: &Napi, interrupts: &mut Interrupts) -> IrqReturn {
     let causes = registers.read32(regs::ICR);
-    if causes == 0 {
-        // Another device on the shared line.
+    if causes == 0 || is_gone(causes) {
+        // Another device on the shared line, or this one is gone (surprise removal): not this
+        // device's interrupt. Claiming it would hide a line that storms from the kernel's
+        // spurious-interrupt detection.
         return IrqReturn::None;
     }
     interrupts.pending |= causes;
@@ -400,30 +458,38 @@ impl DescriptorRing {
         })
     }
 
-    fn buffer_address(&self, index: usize) -> u64 {
-        self.buffers.dma_handle() + (index * BUFFER_SIZE) as u64
+    /// Where the buffer of descriptor `index` starts in `buffers`.
+    fn buffer_offset(index: usize) -> usize {
+        index % RING_SIZE * BUFFER_SIZE
     }
 
-    fn buffer_offset(index: usize) -> usize {
-        index * BUFFER_SIZE
+    /// The device's address of the buffer of descriptor `index`.
+    fn buffer_address(&self, index: usize) -> Result<u64> {
+        let offset = u64::try_from(Self::buffer_offset(index)).map_err(|_| EINVAL)?;
+        self.buffers.dma_handle().checked_add(offset).ok_or(EINVAL)
+    }
+
+    /// Where descriptor `index` starts in `descriptors`.
+    fn descriptor_offset(index: usize) -> usize {
+        index % RING_SIZE * descriptor::WORDS
     }
 
     /// Reads the length and status word of descriptor `index`.
     fn status(&self, index: usize) -> Result<u64> {
-        self.descriptors.read(index * descriptor::WORDS + 1)
+        self.descriptors.read(Self::descriptor_offset(index) + 1)
     }
 
     /// Writes context descriptor `index`.
     fn write_context(&self, index: usize, context: &[u64; descriptor::WORDS]) -> Result {
         self.descriptors
-            .write_from(index * descriptor::WORDS, context)
+            .write_from(Self::descriptor_offset(index), context)
     }
 
-    /// Writes descriptor `index`: the word first, then the address.
+    /// Writes descriptor `index`: the address, then the word.
     fn write(&self, index: usize, word: u64) -> Result {
-        self.descriptors
-            .write(index * descriptor::WORDS, self.buffer_address(index))?;
-        self.descriptors.write(index * descriptor::WORDS + 1, word)
+        let (offset, address) = (Self::descriptor_offset(index), self.buffer_address(index)?);
+        self.descriptors.write(offset, address)?;
+        self.descriptors.write(offset + 1, word)
     }
 
     /// Programs the ring's base (low, then high half) and length, three registers from
@@ -434,11 +500,6 @@ impl DescriptorRing {
         registers.try_write32((base >> 32) as u32, base_low + 4)?;
         registers.try_write32((RING_SIZE * descriptor::BYTES) as u32, base_low + 8)
     }
-}
-
-/// The next index in a ring.
-fn next(index: usize) -> usize {
-    (index + 1) % RING_SIZE
 }
 
 /// The receive ring: emptied by the poll, without a lock.
@@ -493,18 +554,25 @@ impl RxRing {
         self.discarding.store(false, Ordering::Relaxed);
         self.ring.program(registers, regs::RDBAL)?;
         registers.write32(0, regs::RDH);
-        registers.write32((RING_SIZE - 1) as u32, regs::RDT);
+        // The device must see the descriptors before the tail register hands them over:
+        // `dma_wmb()` in `e1000_alloc_rx_buffers()`.
+        dma::dma_wmb();
+        registers.write32(previous(0) as u32, regs::RDT);
         Ok(())
     }
 
     /// Takes the next descriptor the device filled, if any, and its frame if it is good
     /// (counting it either way). Called by the poll only.
     fn take(&self, poll: &NapiPoll<'_>, max_frame: usize) -> Received {
-        let index = self.next.load(Ordering::Relaxed);
+        let index = self.next.load(Ordering::Relaxed) % RING_SIZE;
         let word = match self.ring.status(index) {
             Ok(word) if word & descriptor::RX_STATUS_DD != 0 => word,
             _ => return Received::Nothing,
         };
+        // The length and errors came with the done bit, in one 64-bit read; the frame in the
+        // buffer must not be read before the done bit was seen: `dma_rmb()` in
+        // `e1000_clean_rx_irq()`.
+        dma::dma_rmb();
         let frame = self.take_frame(poll, index, word, max_frame);
         if self.ring.write(index, 0).is_err() {
             return Received::Nothing;
@@ -574,6 +642,46 @@ enum Received {
     Dropped,
 }
 
+/// A frame handed to the device, kept in the slot of its last descriptor until the device has
+/// sent it, with what it becomes on the wire.
+///
+/// `start_xmit` fills the slot before it publishes the frame's descriptors (`next_to_use`,
+/// release ordering), and the poll empties it after it has seen them (acquire ordering): the
+/// counts are atomics only so that both reach them through shared references.
+struct TxFrame {
+    skb: SkBuffSlot,
+    wire_packets: AtomicU64,
+    wire_bytes: AtomicU64,
+}
+
+impl TxFrame {
+    fn new() -> Self {
+        Self {
+            skb: SkBuffSlot::new(),
+            wire_packets: AtomicU64::new(0),
+            wire_bytes: AtomicU64::new(0),
+        }
+    }
+
+    /// Keeps `skb`, which becomes `wire` on the wire, in the slot.
+    fn keep(&self, skb: SkBuff, wire: Traffic) {
+        self.wire_packets.store(wire.packets, Ordering::Relaxed);
+        self.wire_bytes.store(wire.bytes, Ordering::Relaxed);
+        // The slot is empty: the poll emptied it with the frame it held before.
+        drop(self.skb.replace(Some(skb)));
+    }
+
+    /// Empties the slot: frees its frame and returns what the frame became on the wire; `None`
+    /// if the slot held no frame.
+    fn release(&self) -> Option<Traffic> {
+        drop(self.skb.take()?);
+        Some(Traffic {
+            packets: self.wire_packets.swap(0, Ordering::Relaxed),
+            bytes: self.wire_bytes.swap(0, Ordering::Relaxed),
+        })
+    }
+}
+
 /// The transmit ring: filled by `start_xmit`, cleaned by the poll, without a lock.
 ///
 /// As in the C driver, each index has one writer: the stack serialises `start_xmit` on the
@@ -584,12 +692,13 @@ enum Received {
 ///
 /// Frames are copied into the descriptors' buffers. Their socket buffers are still kept, in
 /// the slot of their last descriptor, until the device has sent them, as drivers that map
-/// them do: the stack paces a socket by when its frames are freed (TCP small queues). The poll
-/// counts what the device has sent and frees it.
+/// them do: the stack paces a socket by when its frames are freed (TCP small queues). What a
+/// frame becomes on the wire, its segments and their bytes, is worked out when it is queued
+/// and kept with it, as in the C driver; the poll counts it once the device has sent it.
 struct TxRing {
     ring: DescriptorRing,
     /// The frame whose last descriptor each is, until the device has sent it.
-    frames: KVec<SkBuffSlot>,
+    frames: KVec<TxFrame>,
     /// The next descriptor to fill.
     next_to_use: AtomicUsize,
     /// The oldest descriptor the device has not reported sent yet.
@@ -597,20 +706,15 @@ struct TxRing {
     sent_packets: AtomicU64,
     sent_bytes: AtomicU64,
     dropped: AtomicU64,
-    /// Whether the device ends a frame it cuts into segments, when the payload is a multiple
-    /// of the segment size, with one more segment of headers alone. QEMU's model does
-    /// (`hw/net/e1000.c`, as of 7.2); the 82540EM does not.
-    empty_last_segment: bool,
 }
 
 impl TxRing {
     fn new(pdev: &pci::Device) -> Result<Self> {
         let mut frames = KVec::with_capacity(RING_SIZE, GFP_KERNEL)?;
         for _ in 0..RING_SIZE {
-            frames.push(SkBuffSlot::new(), GFP_KERNEL)?;
+            frames.push(TxFrame::new(), GFP_KERNEL)?;
         }
         Ok(Self {
-            empty_last_segment: pdev.subsystem_vendor_id() == QEMU_SUBSYSTEM_VENDOR,
             ring: DescriptorRing::new(pdev)?,
             frames,
             next_to_use: AtomicUsize::new(0),
@@ -639,7 +743,8 @@ impl TxRing {
     fn free(&self) -> usize {
         let next_to_use = self.next_to_use.load(Ordering::Acquire);
         let next_to_clean = self.next_to_clean.load(Ordering::Acquire);
-        RING_SIZE - 1 - (next_to_use + RING_SIZE - next_to_clean) % RING_SIZE
+        // `distance()` is below `RING_SIZE`.
+        RING_SIZE - 1 - distance(next_to_clean, next_to_use)
     }
 
     /// Hands `skb` to the device, after a context descriptor if `offload` says one, and keeps
@@ -656,10 +761,14 @@ impl TxRing {
             Ok(last) => last,
             Err(e) => return Err((e, skb)),
         };
-        // The slot is empty: `clean` emptied it with the frame it held before.
-        if let Some(slot) = self.frames.get(last) {
-            drop(slot.replace(Some(skb)));
+        let (segments, header_len) = offload.map_or((1, 0), |o| (o.segments, o.header_len));
+        let wire = Traffic::on_wire(skb.len(), segments, header_len);
+        if let Some(frame) = self.frames.get(last) {
+            frame.keep(skb, wire);
         }
+        // The device must see the descriptors whole before the tail register hands them over:
+        // `dma_wmb()` at the end of `e1000_tx_queue()`.
+        dma::dma_wmb();
         self.next_to_use.store(next(last), Ordering::Release);
         registers.write32(next(last) as u32, regs::TDT);
         Ok(())
@@ -674,10 +783,11 @@ impl TxRing {
         if buffers > TX_BUFFERS_PER_FRAME {
             return Err(EINVAL);
         }
+        // At most `1 + TX_BUFFERS_PER_FRAME`, checked above.
         if self.free() < 1 + buffers {
             return Err(EBUSY);
         }
-        let mut index = self.next_to_use.load(Ordering::Relaxed);
+        let mut index = self.next_to_use.load(Ordering::Relaxed) % RING_SIZE;
         // Every data descriptor reports when it is done, so that `clean` walks them all.
         let mut command = descriptor::TX_CMD_IFCS | descriptor::TX_CMD_RS | descriptor::TX_CMD_IDE;
         if let Some(offload) = offload {
@@ -686,8 +796,9 @@ impl TxRing {
             command |= offload.data_command;
         }
         for piece in 0..buffers {
+            // Below 64 KiB: `buffers` is at most `TX_BUFFERS_PER_FRAME`.
             let start = piece * BUFFER_SIZE;
-            let piece_len = (len - start).min(BUFFER_SIZE);
+            let piece_len = len.saturating_sub(start).min(BUFFER_SIZE);
             let offset = DescriptorRing::buffer_offset(index);
             skb.copy_to_dma(start, piece_len, &self.ring.buffers, offset)?;
             if piece + 1 < buffers {
@@ -710,80 +821,69 @@ impl TxRing {
     /// Pads a frame of `len` bytes, shorter than the shortest on the wire, in the buffer at
     /// `offset`, with zeros up to that; returns its length on the wire.
     fn pad_short_frame(&self, offset: usize, len: usize) -> Result<usize> {
-        let padding = [0u8; MIN_FRAME];
-        self.ring
-            .buffers
-            .write_from(offset + len, &padding[..MIN_FRAME - len])?;
+        let zeros = [0u8; MIN_FRAME];
+        let padding = zeros.get(len..).ok_or(EINVAL)?;
+        let end = offset.checked_add(len).ok_or(EINVAL)?;
+        self.ring.buffers.write_from(end, padding)?;
         Ok(MIN_FRAME)
     }
 
-    /// Counts the frames the device has sent since the last call, as segments on the wire, and
-    /// returns them; frees their socket buffers. Called by the poll only.
+    /// Counts the frames the device has sent since the last call, as what they became on the
+    /// wire, and returns them; frees their socket buffers. Called by the poll, or by `stop`
+    /// once NAPI is disabled: never twice at once.
     ///
     /// `next_to_clean` only ever moves to the start of a frame: a frame the device has only
-    /// partly sent is walked again next time.
+    /// partly sent is walked again next time. The walk ends at `next_to_use`, within a ring's
+    /// worth of descriptors.
     fn clean(&self) -> Traffic {
-        let next_to_use = self.next_to_use.load(Ordering::Acquire);
-        let mut index = self.next_to_clean.load(Ordering::Relaxed);
+        let next_to_use = self.next_to_use.load(Ordering::Acquire) % RING_SIZE;
+        let mut index = self.next_to_clean.load(Ordering::Relaxed) % RING_SIZE;
         let mut frame_start = index;
-        let (mut packets, mut bytes) = (0, 0);
-        // The frame being walked: its segments and the header bytes they add, and its bytes.
-        let (mut segments, mut frame_bytes) = ((1, 0), 0);
+        let mut sent = Traffic::default();
         while index != next_to_use {
             let Ok(word) = self.ring.status(index) else {
                 break;
             };
-            if descriptor::is_context(word) {
-                segments = descriptor::segments(word, self.empty_last_segment, MIN_FRAME as u64);
-            } else if word & descriptor::TX_STATUS_DD == 0 {
-                break;
-            } else {
-                frame_bytes += word & descriptor::TX_LENGTH_MASK;
+            // Context descriptors report nothing: only data descriptors ask for their status.
+            if !descriptor::is_context(word) {
+                if word & descriptor::TX_STATUS_DD == 0 {
+                    break;
+                }
                 if word & descriptor::TX_CMD_EOP != 0 {
-                    self.free_frame(index);
-                    packets += segments.0;
-                    bytes += frame_bytes + segments.1;
-                    (segments, frame_bytes) = ((1, 0), 0);
+                    // What is kept of the frame is read only after its last descriptor was
+                    // seen done: `dma_rmb()` in `e1000_clean_tx_irq()`.
+                    dma::dma_rmb();
+                    if let Some(wire) = self.frames.get(index).and_then(TxFrame::release) {
+                        sent = sent.plus(wire);
+                    }
                     frame_start = next(index);
                 }
             }
             index = next(index);
         }
         self.next_to_clean.store(frame_start, Ordering::Release);
-        self.sent_packets.fetch_add(packets, Ordering::Relaxed);
-        self.sent_bytes.fetch_add(bytes, Ordering::Relaxed);
-        Traffic { packets, bytes }
-    }
-
-    /// Frees the socket buffer of the frame whose last descriptor is `index`.
-    fn free_frame(&self, index: usize) {
-        if let Some(slot) = self.frames.get(index) {
-            drop(slot.take());
-        }
+        self.sent_packets.fetch_add(sent.packets, Ordering::Relaxed);
+        self.sent_bytes.fetch_add(sent.bytes, Ordering::Relaxed);
+        sent
     }
 
     /// Counts the frames the device will not send, once it is stopped, as dropped, and frees
     /// them.
     fn discard_unsent(&self) {
         let next_to_use = self.next_to_use.load(Ordering::Acquire);
-        let mut index = self.next_to_clean.swap(next_to_use, Ordering::AcqRel);
-        let mut unsent = 0;
-        while index != next_to_use {
-            // Each frame ends with one data descriptor marked end of packet.
-            if matches!(self.ring.status(index), Ok(word)
-                if !descriptor::is_context(word) && word & descriptor::TX_CMD_EOP != 0)
-            {
-                self.free_frame(index);
-                unsent += 1;
-            }
-            index = next(index);
-        }
-        self.dropped.fetch_add(unsent, Ordering::Relaxed);
+        self.next_to_clean.store(next_to_use, Ordering::Release);
+        // Only the slots of frames not sent yet hold one.
+        let unsent = self.frames.iter().filter_map(TxFrame::release).count();
+        self.dropped.fetch_add(unsent as u64, Ordering::Relaxed);
     }
 }
 
 /// One network interface: the driver data its net device holds.
-#[pin_data]
+///
+/// Dropped once the net device is unregistered: the device is quiesced first (see
+/// [`Adapter::quiesce`]), then the fields drop in order, the interrupt before the rings, whose
+/// DMA memory the device no longer reaches.
+#[pin_data(PinnedDrop)]
 struct Adapter {
     registers: Arc<Registers>,
     interrupts: Pin<KBox<InterruptSync<Interrupts>>>,
@@ -796,9 +896,11 @@ struct Adapter {
 }
 
 impl Adapter {
-    /// Tells the stack whether the link is up, as `STATUS` says.
+    /// Tells the stack whether the link is up, as `STATUS` says; a device that is gone has no
+    /// link.
     fn update_link(&self, dev: &Device) {
-        let up = self.registers.read32(regs::STATUS) & regs::STATUS_LU != 0;
+        let status = self.registers.read32(regs::STATUS);
+        let up = !is_gone(status) && status & regs::STATUS_LU != 0;
         if up && !dev.carrier_ok() {
             dev.carrier_on();
             pr_info!("{}: link up\n", dev.name());
@@ -808,7 +910,6 @@ impl Adapter {
         }
     }
 
-    /// Counts the frames the device has sent and wakes the queue if it has room again.
     /// Cleans the transmit ring, waking the queue if it was stopped and there is room now;
     /// returns what the device sent since the last call.
     fn clean_tx(&self, dev: &Device) -> Traffic {
@@ -836,7 +937,7 @@ impl Adapter {
     /// Receives up to the budget, handing frames to the stack, then gives the cleaned
     /// descriptors back to the device. Returns how many descriptors it used.
     fn receive(&self, dev: &Device, poll: &NapiPoll<'_>) -> usize {
-        let max_frame = dev.mtu() + ETH_HLEN;
+        let max_frame = dev.mtu().saturating_add(ETH_HLEN);
         let mut work = 0;
         while work < poll.budget() {
             match self.rx.take(poll, max_frame) {
@@ -847,10 +948,41 @@ impl Adapter {
             work += 1;
         }
         if work > 0 {
-            let last = (self.rx.next.load(Ordering::Relaxed) + RING_SIZE - 1) % RING_SIZE;
+            let last = previous(self.rx.next.load(Ordering::Relaxed));
+            // The device must see the descriptors given back before the tail register hands
+            // them over: `dma_wmb()` in `e1000_alloc_rx_buffers()`.
+            dma::dma_wmb();
             self.registers.write32(last as u32, regs::RDT);
         }
         work
+    }
+
+    /// Stops the device's DMA and interrupts, as `e1000_down()` does before the rings are
+    /// cleaned: receive and transmit disabled, every interrupt masked, then time for the
+    /// device to finish the frame it may be moving. Process context only: it sleeps.
+    fn quiesce(&self) {
+        let registers = &self.registers;
+        self.rx_control.with_lock(|rx_control| {
+            *rx_control &= !regs::RCTL_EN;
+            registers.write32(*rx_control, regs::RCTL);
+        });
+        registers.write32(0, regs::TCTL);
+        self.interrupts.call_synchronized(|interrupts| {
+            interrupts.enabled = 0;
+            registers.write32(!0, regs::IMC);
+        });
+        flush_and_settle(registers);
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Adapter {
+    fn drop(self: Pin<&mut Self>) {
+        // Unregistering closed the device if it was open, and `stop` quiesced it; one never
+        // opened has had receive and transmit off since the probe. Quiesce it here all the
+        // same: then the rings' memory, freed when the fields drop next, is safe from the
+        // device whatever path led here (remove, unbind, or an error of the probe).
+        self.quiesce();
     }
 }
 
@@ -905,17 +1037,12 @@ impl Driver for Adapter {
     }
 
     fn stop(&self, dev: &Device) {
-        let registers = &self.registers;
-        self.interrupts.call_synchronized(|interrupts| {
-            interrupts.enabled = 0;
-            registers.write32(!0, regs::IMC);
-        });
+        // NAPI is disabled and the queue stopped already. Receive and transmit stop before
+        // anything is freed, as in `e1000_down()`.
+        self.quiesce();
         self.interrupts.disconnect();
-        self.rx_control.with_lock(|rx_control| {
-            *rx_control &= !regs::RCTL_EN;
-            registers.write32(*rx_control, regs::RCTL);
-        });
-        registers.write32(0, regs::TCTL);
+        // No poll runs: count what the device sent before it stopped, and drop the rest.
+        self.tx.clean();
         self.tx.discard_unsent();
         dev.carrier_off();
     }
@@ -967,15 +1094,22 @@ impl Driver for Adapter {
 
     fn statistics(&self, _dev: &Device) -> Statistics {
         let (rx, tx) = (&self.rx, &self.tx);
-        // MPC is cleared by reading: what each reader finds is added once.
-        let missed = u64::from(self.registers.read32(regs::MPC));
+        // MPC is cleared by reading: what each reader finds is added once. All ones is a
+        // device that is gone, not frames missed.
+        let missed = match self.registers.read32(regs::MPC) {
+            value if is_gone(value) => 0,
+            value => u64::from(value),
+        };
         Statistics {
             rx_packets: rx.packets.load(Ordering::Relaxed),
             rx_bytes: rx.bytes.load(Ordering::Relaxed),
             rx_errors: rx.errors.load(Ordering::Relaxed),
             rx_length_errors: rx.length_errors.load(Ordering::Relaxed),
             rx_dropped: rx.dropped.load(Ordering::Relaxed),
-            rx_missed_errors: rx.missed.fetch_add(missed, Ordering::Relaxed) + missed,
+            rx_missed_errors: rx
+                .missed
+                .fetch_add(missed, Ordering::Relaxed)
+                .wrapping_add(missed),
             tx_packets: tx.sent_packets.load(Ordering::Relaxed),
             tx_bytes: tx.sent_bytes.load(Ordering::Relaxed),
             tx_dropped: tx.dropped.load(Ordering::Relaxed),
@@ -992,7 +1126,8 @@ impl Driver for Adapter {
     }
 }
 
-/// Reads word `address` of the EEPROM through `EERD`.
+/// Reads word `address` of the EEPROM through `EERD`: `ETIMEDOUT` if the read does not end
+/// within 10 ms, `ENODEV` if the device is gone (its all-ones registers say done at once).
 fn read_eeprom(registers: &Registers, address: u32) -> Result<u16> {
     registers.write32(
         address << regs::EERD_ADDRESS_SHIFT | regs::EERD_START,
@@ -1007,35 +1142,49 @@ fn read_eeprom(registers: &Registers, address: u32) -> Result<u16> {
         10,
         10_000,
     )?;
+    if is_gone(value) {
+        return Err(ENODEV);
+    }
     Ok((value >> regs::EERD_DATA_SHIFT) as u16)
 }
 
 /// Reads the MAC address from the EEPROM (words 0 to 2), or else from receive address 0, which
-/// the device loads from the EEPROM at reset.
-fn read_mac_address(pdev: &pci::Device, registers: &Registers) -> [u8; ETH_ALEN] {
+/// the device loads from the EEPROM at reset; `ENODEV` if the device is gone.
+fn read_mac_address(pdev: &pci::Device, registers: &Registers) -> Result<[u8; ETH_ALEN]> {
     let mut address = [0u8; ETH_ALEN];
-    let from_eeprom = (0..3).try_for_each(|word| {
-        let value = read_eeprom(registers, word)?.to_le_bytes();
-        address[2 * word as usize..2 * word as usize + 2].copy_from_slice(&value);
+    let from_eeprom = (0..ETH_ALEN / 2).try_for_each(|word| {
+        let value = read_eeprom(registers, word as u32)?.to_le_bytes();
+        address[2 * word..2 * word + 2].copy_from_slice(&value);
         Ok::<(), Error>(())
     });
-    if from_eeprom.is_err() {
-        dev_warn!(pdev, "EEPROM does not answer; using receive address 0\n");
-        let low = registers.read32(regs::RAL0).to_le_bytes();
-        let high = registers.read32(regs::RAH0).to_le_bytes();
-        address[..4].copy_from_slice(&low);
-        address[4..].copy_from_slice(&high[..2]);
+    match from_eeprom {
+        Ok(()) => Ok(address),
+        Err(e) if e == ENODEV => Err(e),
+        Err(_) => {
+            dev_warn!(pdev, "EEPROM does not answer; using receive address 0\n");
+            let (low, high) = (registers.read32(regs::RAL0), registers.read32(regs::RAH0));
+            if is_gone(low) && is_gone(high) {
+                return Err(ENODEV);
+            }
+            address[..4].copy_from_slice(&low.to_le_bytes());
+            address[4..].copy_from_slice(&high.to_le_bytes()[..2]);
+            Ok(address)
+        }
     }
-    address
 }
 
 /// Quiets the device and programs its receive address filter with `address`.
+///
+/// Receive and transmit are stopped, and the interrupts masked, before the driver allocates its
+/// rings, in case the device was left running (by a driver unbound without stopping it, or
+/// across kexec): then no error path of the probe frees memory the device may still reach.
 fn initialise(registers: &Registers, address: &[u8; ETH_ALEN]) -> Result {
     // QEMU's device reset leaves registers as they were: set every one the driver relies on.
     registers.write32(!0, regs::IMC);
-    registers.read32(regs::ICR);
     registers.write32(0, regs::RCTL);
     registers.write32(0, regs::TCTL);
+    flush_and_settle(registers);
+    registers.read32(regs::ICR);
     for entry in 0..regs::MTA_COUNT {
         registers.try_write32(0, regs::MTA + 4 * entry)?;
     }
@@ -1046,9 +1195,9 @@ fn initialise(registers: &Registers, address: &[u8; ETH_ALEN]) -> Result {
     Ok(())
 }
 
-/// The driver's data for one controller. Dropped in order: the net device (unregistered,
-/// which closes it and disconnects the interrupt, then freed with the adapter and its rings),
-/// then the interrupt vector.
+/// The driver's data for one controller. Dropping it unregisters the net device, which closes it
+/// and disconnects the interrupt, then frees it with the adapter, which quiesces the device
+/// before its rings are freed; then the interrupt vector is freed.
 struct E1000Driver {
     _registration: Registration<Adapter>,
     _vectors: pci::IrqVectors,
@@ -1056,23 +1205,24 @@ struct E1000Driver {
 
 static IDS: pci::IdArray<1> = pci::IdArray::new([pci::DeviceId::from_id(0x8086, 0x100e)]);
 
+#[vtable]
 impl pci::Driver for E1000Driver {
     const NAME: &'static CStr = c_str!("rust_irqsync_e1000");
     const ID_TABLE: pci::IdTable = IDS.table();
 
     fn probe(pdev: &pci::Device, _id: &pci::DeviceId) -> Result<Pin<KBox<Self>>> {
-        pdev.enable_device()?;
-        pdev.set_master();
+        let device = pdev.enable_device()?;
+        device.set_master();
         dma::set_mask_and_coherent(pdev.as_ref(), 32)?;
         let registers = Arc::new(
-            pdev.iomap_region::<{ regs::SIZE }>(0, c_str!("rust_irqsync_e1000"))?,
+            device.iomap_region::<{ regs::SIZE }>(0, c_str!("rust_irqsync_e1000"))?,
             GFP_KERNEL,
         )?;
-        let address = read_mac_address(pdev, &registers);
+        let address = read_mac_address(pdev, &registers)?;
         initialise(&registers, &address)?;
 
         // The 82540EM has only the legacy line, which it may share.
-        let vectors = pdev.alloc_irq_vectors(1, 1, pci::IrqTypes::INTX)?;
+        let vectors = device.alloc_irq_vectors(1, 1, pci::IrqTypes::INTX)?;
         let mut builder = Builder::<Adapter>::new(pdev.as_ref())?;
         builder.set_mtu_range(68, (BUFFER_SIZE - ETH_HLEN) as u32);
         // Frames in pieces are copied whole; checksums are inserted, and TCP frames cut into
@@ -1096,6 +1246,9 @@ impl pci::Driver for E1000Driver {
             )?;
         }
 
+        // The device has been quiet since `initialise`, and learns of the rings only in `open`:
+        // an error from here on frees memory it never reached. Once the adapter holds the
+        // rings, dropping it quiesces the device first.
         let rx = RxRing::new(pdev)?;
         let tx = TxRing::new(pdev)?;
         let adapter_registers = registers.clone();

@@ -232,6 +232,16 @@ impl SkBuff {
         Ok(Some(cut))
     }
 
+    /// Returns how many frames the stack counts this one as (`gso_segs`): for a frame left to
+    /// the device to cut into segments, the segments it becomes on the wire, as a driver counts
+    /// them once sent; 0 or 1 for other frames.
+    pub fn gso_segs(&self) -> u16 {
+        // SAFETY: By the type invariant the buffer is valid, so is its shared info. The stack
+        // sets `gso_segs` before it hands the frame over and leaves it alone while this object
+        // owns the frame, even when the shared info is shared with clones.
+        unsafe { (*bindings::skb_shinfo(self.ptr.as_ptr())).gso_segs }
+    }
+
     /// Returns where the device must insert the frame's checksum, if the stack left it to the
     /// device.
     pub fn checksum_request(&self) -> Option<ChecksumRequest> {
