@@ -8,6 +8,12 @@
 //! The card interrupts after every period (its DAC2 sample counter); the service routine
 //! acknowledges the interrupt and reports the period, and `pointer` reads the DMA position
 //! under `call_synchronized`, like PortCls's `GetPosition`.
+//!
+//! Nothing that runs in the service routine, under `call_synchronized` or in ALSA's operations
+//! can panic: the arithmetic is checked (the operations refuse what does not fit with `EINVAL`)
+//! or saturating, and a device that is gone (after a surprise removal its registers read all
+//! ones) is recognised: the routine does not claim the shared line for it, and `pointer`
+//! reports the last position it read.
 
 use kernel::{
     c_str, dev_info,
@@ -15,7 +21,7 @@ use kernel::{
     new_interrupt_sync, pci,
     prelude::*,
     sound::{
-        pcm::{self, PeriodNotifier, Substream, Trigger},
+        pcm::{self, PeriodNotifier, PeriodTiming, Substream, Trigger},
         Card,
     },
     sync::Arc,
@@ -45,9 +51,17 @@ mod regs {
     pub(crate) const DAC2_SIZE: usize = 0x3c;
     pub(crate) const PAGE_DAC: u32 = 0x0c;
 
+    /// What a register reads as once the device is gone (surprise removal): all ones.
+    pub(crate) const GONE: u32 = u32::MAX;
+
+    /// The largest value of the 16-bit fields: buffer size and sample count, both less one.
+    pub(crate) const FIELD_MAX: u32 = 0xffff;
+
     pub(crate) const CONTROL_DAC2_ENABLE: u32 = 1 << 5;
     pub(crate) const CONTROL_CLOCK_DIVIDER_SHIFT: u32 = 16;
-    pub(crate) const CONTROL_CLOCK_DIVIDER_MASK: u32 = 0x1fff << 16;
+    pub(crate) const CONTROL_CLOCK_DIVIDER_MAX: u32 = 0x1fff;
+    pub(crate) const CONTROL_CLOCK_DIVIDER_MASK: u32 =
+        CONTROL_CLOCK_DIVIDER_MAX << CONTROL_CLOCK_DIVIDER_SHIFT;
 
     pub(crate) const STATUS_INTERRUPT: u32 = 1 << 31;
     pub(crate) const STATUS_DAC2: u32 = 1 << 1;
@@ -67,59 +81,15 @@ type Registers = pci::Bar<{ regs::SIZE }>;
 /// Bytes per frame: two 16-bit channels.
 const FRAME_BYTES: usize = 4;
 
-/// The device state shared with the service routine: shadows of the control registers and
-/// when period interrupts arrived.
+/// The device state shared with the service routine: shadows of the control registers, the
+/// last position `pointer` read and when period interrupts arrived, from the start of the
+/// stream (how regular the card is).
 #[derive(Default)]
 struct Dac {
     control: u32,
     serial_control: u32,
+    position: usize,
     timing: PeriodTiming,
-}
-
-/// When period interrupts arrived, from the start of the stream: how regular the card is.
-#[derive(Default, Clone, Copy)]
-struct PeriodTiming {
-    last_ns: i64,
-    intervals: u64,
-    sum_us: u64,
-    sum_squares_us: u64,
-}
-
-impl PeriodTiming {
-    fn record(&mut self, now_ns: i64) {
-        if self.last_ns != 0 {
-            let interval_us = ((now_ns - self.last_ns).max(0) / 1000) as u64;
-            self.intervals += 1;
-            self.sum_us += interval_us;
-            self.sum_squares_us = self
-                .sum_squares_us
-                .saturating_add(interval_us * interval_us);
-        }
-        self.last_ns = now_ns;
-    }
-
-    /// The mean interval and its standard deviation (the jitter), in microseconds.
-    fn mean_and_jitter_us(&self) -> (u64, u64) {
-        if self.intervals == 0 {
-            return (0, 0);
-        }
-        let mean = self.sum_us / self.intervals;
-        let variance = (self.sum_squares_us / self.intervals).saturating_sub(mean * mean);
-        (mean, integer_sqrt(variance))
-    }
-}
-
-fn integer_sqrt(value: u64) -> u64 {
-    let (mut low, mut high) = (0u64, 1u64 << 32);
-    while low + 1 < high {
-        let middle = (low + high) / 2;
-        if middle * middle <= value {
-            low = middle;
-        } else {
-            high = middle;
-        }
-    }
-    low
 }
 
 /// The playback device: what ALSA's operations and the service routine share.
@@ -158,12 +128,27 @@ impl pcm::Ops for Playback {
     };
 
     fn prepare(&self, substream: &Substream) -> Result {
-        let divider = regs::CLOCK / substream.rate() - 2;
+        // ALSA lets only the rates and sizes of `HARDWARE` through; all the same, what the
+        // registers cannot hold (a buffer above 4 GiB included) is refused, not cut or wrapped.
+        let divider = regs::CLOCK
+            .checked_div(substream.rate())
+            .and_then(|quotient| quotient.checked_sub(2))
+            .filter(|&divider| divider <= regs::CONTROL_CLOCK_DIVIDER_MAX)
+            .ok_or(EINVAL)?;
         let address = u32::try_from(substream.dma_address()).map_err(|_| EINVAL)?;
-        let size_dwords = (substream.buffer_bytes() / 4) as u32;
-        let period_frames = substream.period_frames() as u32;
+        let last_dword = u32::try_from(substream.buffer_bytes() / 4)
+            .ok()
+            .and_then(|dwords| dwords.checked_sub(1))
+            .filter(|&last| last <= regs::FIELD_MAX)
+            .ok_or(EINVAL)?;
+        let last_frame = u32::try_from(substream.period_frames())
+            .ok()
+            .and_then(|frames| frames.checked_sub(1))
+            .filter(|&last| last <= regs::FIELD_MAX)
+            .ok_or(EINVAL)?;
         let registers = &self.registers;
         self.sync.call_synchronized(|dac| {
+            dac.position = 0;
             let control =
                 dac.control & !(regs::CONTROL_DAC2_ENABLE | regs::CONTROL_CLOCK_DIVIDER_MASK);
             Self::write_control(
@@ -173,14 +158,14 @@ impl pcm::Ops for Playback {
             );
             registers.write32(regs::PAGE_DAC, regs::MEMORY_PAGE);
             registers.write32(address, regs::DAC2_FRAME);
-            registers.write32(size_dwords - 1, regs::DAC2_SIZE);
+            registers.write32(last_dword, regs::DAC2_SIZE);
             let serial = dac.serial_control & !regs::SERIAL_DAC2_MASK;
             Self::write_serial_control(
                 registers,
                 dac,
                 serial | regs::SERIAL_DAC2_16_BIT | regs::SERIAL_DAC2_STEREO,
             );
-            registers.write32(period_frames - 1, regs::DAC2_COUNT);
+            registers.write32(last_frame, regs::DAC2_COUNT);
         });
         Ok(())
     }
@@ -191,7 +176,7 @@ impl pcm::Ops for Playback {
             let (control, serial) = (dac.control, dac.serial_control);
             match command {
                 Trigger::Start => {
-                    dac.timing = PeriodTiming::default();
+                    dac.timing = PeriodTiming::new();
                     Self::write_serial_control(
                         registers,
                         dac,
@@ -224,7 +209,7 @@ impl pcm::Ops for Playback {
             pr_info!(
                 "rust_irqsync_es1370: stopped at {} Hz: {} period intervals, mean {} us, jitter {} us\n",
                 substream.rate(),
-                timing.intervals,
+                timing.intervals(),
                 mean,
                 jitter
             );
@@ -234,20 +219,26 @@ impl pcm::Ops for Playback {
 
     fn pointer(&self, _substream: &Substream) -> usize {
         let registers = &self.registers;
-        let size = self.sync.call_synchronized(|_| {
+        self.sync.call_synchronized(|dac| {
             registers.write32(regs::PAGE_DAC, regs::MEMORY_PAGE);
-            registers.read32(regs::DAC2_SIZE)
-        });
-        // The position, in dwords, is one frame each.
-        (size >> 16) as usize * 4 / FRAME_BYTES
+            let size = registers.read32(regs::DAC2_SIZE);
+            // All ones is no buffer this driver programs (the size would be 256 KiB): the
+            // device is gone, and the last position is all there is.
+            if size != regs::GONE {
+                // The position, in dwords, is one frame each; ALSA takes it modulo the buffer.
+                dac.position = (size >> 16) as usize * 4 / FRAME_BYTES;
+            }
+            dac.position
+        })
     }
 }
 
 /// The service routine: acknowledges a DAC2 interrupt and reports the period.
 fn service(registers: &Registers, notifier: &PeriodNotifier, dac: &mut Dac) -> IrqReturn {
     let status = registers.read32(regs::STATUS);
-    if status & regs::STATUS_INTERRUPT == 0 {
-        // Another device on the shared line.
+    if status == regs::GONE || status & regs::STATUS_INTERRUPT == 0 {
+        // Another device on the shared line, or the card is gone (surprise removal: its
+        // registers read all ones) and cannot have interrupted.
         return IrqReturn::None;
     }
     if status & regs::STATUS_DAC2 != 0 {
@@ -261,9 +252,10 @@ fn service(registers: &Registers, notifier: &PeriodNotifier, dac: &mut Dac) -> I
     IrqReturn::Handled
 }
 
-/// The driver's data for one card. Dropped in order: the card (after its last user closed it),
-/// which drops ALSA's reference to the playback device; the playback device, which
-/// disconnects; the interrupt vector; the registers.
+/// The driver's data for one card. Dropping it frees the card once its last user has closed
+/// it, which drops ALSA's reference to the playback device; the last reference disconnects
+/// the interrupt. The vector and the registers stay until then whatever the order here: the
+/// vector is not freed under a connected handler, and the routine holds the registers.
 struct Es1370Driver {
     _card: Card,
     _playback: Arc<Playback>,
@@ -273,15 +265,16 @@ struct Es1370Driver {
 
 static IDS: pci::IdArray<1> = pci::IdArray::new([pci::DeviceId::from_id(0x1274, 0x5000)]);
 
+#[vtable]
 impl pci::Driver for Es1370Driver {
     const NAME: &'static CStr = c_str!("rust_irqsync_es1370");
     const ID_TABLE: pci::IdTable = IDS.table();
 
     fn probe(pdev: &pci::Device, _id: &pci::DeviceId) -> Result<Pin<KBox<Self>>> {
-        pdev.enable_device()?;
-        pdev.set_master();
+        let device = pdev.enable_device()?;
+        device.set_master();
         let registers = Arc::new(
-            pdev.iomap_region::<{ regs::SIZE }>(0, c_str!("rust_irqsync_es1370"))?,
+            device.iomap_region::<{ regs::SIZE }>(0, c_str!("rust_irqsync_es1370"))?,
             GFP_KERNEL,
         )?;
         // Quiet: no DAC running, no interrupt enabled.
@@ -289,7 +282,7 @@ impl pci::Driver for Es1370Driver {
         registers.write32(0, regs::SERIAL_CONTROL);
 
         // The ES1370 has only the legacy line, which it may share.
-        let vectors = pdev.alloc_irq_vectors(1, 1, pci::IrqTypes::INTX)?;
+        let vectors = device.alloc_irq_vectors(1, 1, pci::IrqTypes::INTX)?;
         let sync = new_interrupt_sync!(
             vectors.line(0)?,
             DispatchMode::Normal,
