@@ -93,7 +93,7 @@ pub trait Handler: Sync {
 /// assert_eq!(register(u32::MAX).err(), Some(EINVAL));
 /// ```
 #[pin_data(PinnedDrop)]
-pub struct Registration<H: Handler> {
+pub struct Registration<H: Handler + 'static> {
     #[pin]
     handler: H,
 
@@ -104,7 +104,7 @@ pub struct Registration<H: Handler> {
     irq: u32,
 }
 
-impl<H: Handler> Registration<H> {
+impl<H: Handler + 'static> Registration<H> {
     /// Requests line `irq` for `handler`.
     ///
     /// `name` is what `/proc/interrupts` shows. Fails with `EINVAL` for a line that does not
@@ -160,7 +160,7 @@ impl<H: Handler> Registration<H> {
 }
 
 #[pinned_drop]
-impl<H: Handler> PinnedDrop for Registration<H> {
+impl<H: Handler + 'static> PinnedDrop for Registration<H> {
     fn drop(self: Pin<&mut Self>) {
         // SAFETY: By the type invariant the handler is registered on `irq` with this address as
         // `dev_id`. `free_irq()` returns after the last invocation has finished, before the
@@ -179,7 +179,7 @@ impl<H: Handler> PinnedDrop for Registration<H> {
 /// # Safety
 ///
 /// `dev_id` must be the `dev_id` given to `request_irq()` by [`Registration::new`].
-unsafe extern "C" fn handle_irq_callback<H: Handler>(
+unsafe extern "C" fn handle_irq_callback<H: Handler + 'static>(
     _irq: c_int,
     dev_id: *mut c_void,
 ) -> bindings::irqreturn_t {
