@@ -18,7 +18,10 @@ use crate::{
     str::CStr,
     sync::{LockClassKey, Mutex, SpinLockIrq},
 };
-use core::ptr::NonNull;
+use core::{
+    ptr::NonNull,
+    sync::atomic::{AtomicBool, Ordering},
+};
 
 /// How many passes over the routines [`DispatchMode::Repeat`] makes for one interrupt at most.
 ///
@@ -203,9 +206,37 @@ struct Shared<T> {
     mode: DispatchMode,
     lines: KVec<u32>,
     name: &'static CStr,
+    /// Whether the object is connected; written under the connection mutex, read by anyone.
+    connected: AtomicBool,
+    /// Whether a blocking method called in atomic context was reported already.
+    misuse_reported: AtomicBool,
+}
+
+/// Returns the `EDEADLK` error, which `kernel::error::code` does not have in this kernel.
+fn edeadlk() -> Error {
+    Error::from_errno(-(bindings::EDEADLK as i32))
 }
 
 impl<T> Shared<T> {
+    /// Returns whether `method`, which sleeps or waits for the routines, may run here.
+    ///
+    /// Service routines and synchronized closures run with local interrupts disabled; from
+    /// there, `method` would sleep in atomic context or wait for itself for ever. The first
+    /// time that happens the object warns, naming itself and the method.
+    fn may_block(&self, method: &str) -> bool {
+        if !super::local_interrupts_disabled() {
+            return true;
+        }
+        if !self.misuse_reported.swap(true, Ordering::Relaxed) {
+            pr_warn!(
+                "{}: {}() called with interrupts disabled, from a service routine or a synchronized closure? Refused: it sleeps and waits for the routines\n",
+                self.name,
+                method
+            );
+        }
+        false
+    }
+
     /// Dispatches an interrupt of line `message`; called by its handler only.
     #[inline]
     fn service(&self, message: usize) -> IrqReturn {
@@ -252,7 +283,7 @@ impl<T: Send> Handler for ServiceHandler<T> {
 }
 
 /// The lines of a connected [`InterruptSync`], one registration each: dropping it frees them.
-struct Connection<T: Send>(KVec<Pin<KBox<Registration<ServiceHandler<T>>>>>);
+struct Connection<T: Send + 'static>(KVec<Pin<KBox<Registration<ServiceHandler<T>>>>>);
 
 /// An interrupt synchronization object: device state `T` shared by an ordered chain of interrupt
 /// service routines and process context, under one interrupt-safe spinlock.
@@ -269,9 +300,14 @@ struct Connection<T: Send>(KVec<Pin<KBox<Registration<ServiceHandler<T>>>>>);
 /// runs on any CPU meanwhile. There is no other path to `T`, so an unsynchronised access does not
 /// compile.
 ///
-/// Routines and synchronized closures run in atomic context. They must not sleep, and must not
-/// call [`InterruptSync::connect`], [`InterruptSync::disconnect`] or
-/// [`InterruptSync::synchronize`], which wait for the routines.
+/// Routines and synchronized closures run in atomic context, with local interrupts disabled.
+/// What would wait for them there is refused at run time, with a warning naming the object the
+/// first time: [`InterruptSync::connect`] and [`InterruptSync::register_service_routine`] fail
+/// with `EDEADLK`, [`InterruptSync::disconnect`] and [`InterruptSync::synchronize`] do nothing.
+/// [`InterruptSync::call_synchronized`] and [`InterruptSync::statistics`] called again from
+/// there would wait for their own lock for ever: lockdep reports it at once, and other kernels
+/// warn, naming the lock, after a second (see [`SpinLockIrq`]). Dropping the object from there
+/// is not caught: `CONFIG_DEBUG_ATOMIC_SLEEP` reports it.
 ///
 /// # Invariants
 ///
@@ -373,6 +409,8 @@ impl<T: Send + 'static> InterruptSync<T> {
                     mode,
                     lines,
                     name,
+                    connected: AtomicBool::new(false),
+                    misuse_reported: AtomicBool::new(false),
                 }),
                 connection <- Mutex::new(
                     Connection::none(),
@@ -429,7 +467,8 @@ impl<T: Send + 'static> InterruptSync<T> {
     ///
     /// Allowed before and while the object is connected: a routine registered while connected
     /// serves the next interrupt. The routine is allocated before the lock is taken; under the
-    /// lock it is only linked in. Fails with `ENOMEM` only.
+    /// lock it is only linked in. Fails with `ENOMEM`, and with `EDEADLK` when called with
+    /// interrupts disabled (from a routine or a synchronized closure).
     pub fn register_service_routine(
         &self,
         routine: impl FnMut(&mut T) -> IrqReturn + Send + 'static,
@@ -450,6 +489,9 @@ impl<T: Send + 'static> InterruptSync<T> {
     ) -> Result {
         if message >= self.shared.lines.len() {
             return Err(EINVAL);
+        }
+        if !self.shared.may_block("register_service_routine") {
+            return Err(edeadlk());
         }
         let routine = KBox::into_raw(KBox::new(routine, GFP_KERNEL)?);
         // SAFETY: `routine` comes from `KBox::into_raw` above; turning it into a pointer to the
@@ -490,9 +532,13 @@ impl<T: Send + 'static> InterruptSync<T> {
     ///
     /// Fails with `EBUSY` if the object is already connected or a line is taken by a handler
     /// that does not share it, and with `EINVAL` if a line does not exist or cannot be
-    /// requested. The object stays usable, and disconnected, after an error: lines requested
-    /// before the one that failed are freed. May sleep.
+    /// requested, and with `EDEADLK` when called with interrupts disabled (from a routine or a
+    /// synchronized closure). The object stays usable, and disconnected, after an error: lines
+    /// requested before the one that failed are freed. May sleep.
     pub fn connect(&self, flags: Flags) -> Result {
+        if !self.shared.may_block("connect") {
+            return Err(edeadlk());
+        }
         let mut connection = self.connection.lock();
         if connection.is_connected() {
             return Err(EBUSY);
@@ -514,33 +560,49 @@ impl<T: Send + 'static> InterruptSync<T> {
             registrations.push(registration, GFP_KERNEL)?;
         }
         *connection = Connection(registrations);
+        self.shared.connected.store(true, Ordering::Release);
         Ok(())
     }
 
     /// Frees the lines. Does nothing if the object is not connected.
     ///
     /// Returns after every routine that was running on another CPU has finished. Routines stay
-    /// registered, and the object can connect again. May sleep.
+    /// registered, and the object can connect again. May sleep. Called with interrupts
+    /// disabled (from a routine or a synchronized closure), it does nothing but warn.
     pub fn disconnect(&self) {
+        if self.shared.may_block("disconnect") {
+            self.disconnect_now();
+        }
+    }
+
+    /// Frees the lines.
+    fn disconnect_now(&self) {
         // Dropping the registrations frees the lines. It happens under the mutex, so a
         // `connect` that follows finds them free; the handler never takes the mutex.
-        *self.connection.lock() = Connection::none();
+        let mut connection = self.connection.lock();
+        *connection = Connection::none();
+        self.shared.connected.store(false, Ordering::Release);
     }
 
-    /// Returns whether the object is connected.
+    /// Returns whether the object is connected. Never blocks: callable from anywhere.
     pub fn is_connected(&self) -> bool {
-        self.connection.lock().is_connected()
+        self.shared.connected.load(Ordering::Acquire)
     }
 
-    /// Waits until no routine of the object's lines is running on any CPU. May sleep.
+    /// Waits until no routine of the object's lines is running on any CPU. May sleep. Called
+    /// with interrupts disabled (from a routine or a synchronized closure), it does nothing
+    /// but warn.
     pub fn synchronize(&self) {
+        if !self.shared.may_block("synchronize") {
+            return;
+        }
         for registration in self.connection.lock().0.iter() {
             registration.synchronize();
         }
     }
 }
 
-impl<T: Send> Connection<T> {
+impl<T: Send + 'static> Connection<T> {
     fn none() -> Self {
         Connection(KVec::new())
     }
@@ -554,6 +616,6 @@ impl<T: Send> Connection<T> {
 impl<T: Send + 'static> PinnedDrop for InterruptSync<T> {
     fn drop(self: Pin<&mut Self>) {
         // Free the line before `shared`, which the handler points to, is dropped.
-        self.disconnect();
+        self.disconnect_now();
     }
 }

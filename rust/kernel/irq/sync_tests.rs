@@ -15,7 +15,7 @@ use crate::{
     kunit_suite::Test,
     new_interrupt_sync, new_interrupt_sync_group,
     prelude::*,
-    sync::{new_spinlock_irq, Arc},
+    sync::{new_spinlock_irq, Arc, SpinLockIrq},
 };
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
@@ -944,6 +944,293 @@ fn group_call_synchronized_excludes_every_line(test: &Test) -> Result {
     Ok(())
 }
 
+/// A routine that, fired on another CPU, keeps running there for a while.
+///
+/// It counts in `started` when it begins, spins until `release` is set or `SPIN_MS` have
+/// passed, and counts in `finished` just before it returns.
+struct SlowRoutine {
+    started: Arc<AtomicU32>,
+    finished: Arc<AtomicU32>,
+    release: Arc<AtomicBool>,
+}
+
+impl SlowRoutine {
+    /// How long the routine keeps its CPU at most, in milliseconds.
+    const SPIN_MS: i64 = 200;
+
+    fn new() -> Result<Self> {
+        Ok(Self {
+            started: Arc::new(AtomicU32::new(0), GFP_KERNEL)?,
+            finished: Arc::new(AtomicU32::new(0), GFP_KERNEL)?,
+            release: Arc::new(AtomicBool::new(false), GFP_KERNEL)?,
+        })
+    }
+
+    /// Registers the routine on `sync`, connects it and fires its line from CPU 1; returns
+    /// once the routine runs there.
+    fn start_on_cpu1(&self, lines: &Arc<SimLines>, sync: &TestSync) -> Result<bool> {
+        let (started, finished, release) = (
+            self.started.clone(),
+            self.finished.clone(),
+            self.release.clone(),
+        );
+        sync.register_service_routine(
+            move |_| {
+                started.fetch_add(1, Ordering::SeqCst);
+                let start = crate::time::Ktime::ktime_get();
+                while !release.load(Ordering::SeqCst)
+                    && (crate::time::Ktime::ktime_get() - start).to_ms() < Self::SPIN_MS
+                {
+                    core::hint::spin_loop();
+                }
+                finished.fetch_add(1, Ordering::SeqCst);
+                IrqReturn::Handled
+            },
+            Placement::Last,
+        )?;
+        sync.connect(Flags::NONE)?;
+        let job_lines = lines.clone();
+        spawn_on_cpu(
+            1,
+            job(move || {
+                let _ = job_lines.fire(0);
+            })?,
+        )?;
+        Ok(wait_until(|| self.started.load(Ordering::SeqCst) == 1))
+    }
+
+    /// Whether the routine had finished, read right after a call that must wait for it.
+    fn finished(&self) -> bool {
+        self.finished.load(Ordering::SeqCst) == 1
+    }
+}
+
+impl Drop for SlowRoutine {
+    fn drop(&mut self) {
+        self.release.store(true, Ordering::SeqCst);
+    }
+}
+
+fn synchronize_waits_for_a_routine_on_another_cpu(test: &Test) -> Result {
+    if online_cpus() < 2 {
+        test.skip("needs two online CPUs");
+        return Ok(());
+    }
+    let lines = Arc::new(SimLines::new(1)?, GFP_KERNEL)?;
+    let sync = new_sync(&lines, 0, DispatchMode::Normal)?;
+    let routine = SlowRoutine::new()?;
+    kunit_expect!(test, routine.start_on_cpu1(&lines, &sync)?);
+    // The routine spins on CPU 1 for `SPIN_MS`; had `synchronize()` not waited for it, it
+    // would still be running when `synchronize()` returns.
+    sync.synchronize();
+    kunit_expect!(test, routine.finished());
+    sync.disconnect();
+    Ok(())
+}
+
+fn disconnect_waits_for_a_routine_on_another_cpu(test: &Test) -> Result {
+    if online_cpus() < 2 {
+        test.skip("needs two online CPUs");
+        return Ok(());
+    }
+    let lines = Arc::new(SimLines::new(1)?, GFP_KERNEL)?;
+    let sync = new_sync(&lines, 0, DispatchMode::Normal)?;
+    let routine = SlowRoutine::new()?;
+    kunit_expect!(test, routine.start_on_cpu1(&lines, &sync)?);
+    sync.disconnect();
+    kunit_expect!(test, routine.finished());
+    kunit_expect!(test, !sync.is_connected());
+    Ok(())
+}
+
+fn drop_waits_for_a_routine_on_another_cpu(test: &Test) -> Result {
+    if online_cpus() < 2 {
+        test.skip("needs two online CPUs");
+        return Ok(());
+    }
+    let lines = Arc::new(SimLines::new(1)?, GFP_KERNEL)?;
+    let sync = new_sync(&lines, 0, DispatchMode::Normal)?;
+    let routine = SlowRoutine::new()?;
+    kunit_expect!(test, routine.start_on_cpu1(&lines, &sync)?);
+    // The routine runs on the object's lock and state: dropping must wait for it to leave.
+    drop(sync);
+    kunit_expect!(test, routine.finished());
+    Ok(())
+}
+
+fn register_while_interrupts_fire_on_another_cpu(test: &Test) -> Result {
+    const ROUTINES: u32 = 32;
+    if online_cpus() < 2 {
+        test.skip("needs two online CPUs");
+        return Ok(());
+    }
+    let lines = Arc::new(SimLines::new(1)?, GFP_KERNEL)?;
+    let sync = new_sync(&lines, 0, DispatchMode::All)?;
+    sync.connect(Flags::NONE)?;
+    let stop = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
+    let stopped = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
+    let (job_lines, job_stop, job_stopped) = (lines.clone(), stop.clone(), stopped.clone());
+    spawn_on_cpu(
+        1,
+        job(move || {
+            while !job_stop.load(Ordering::SeqCst) {
+                let _ = job_lines.fire(0);
+                for _ in 0..1000 {
+                    core::hint::spin_loop();
+                }
+            }
+            job_stopped.store(true, Ordering::SeqCst);
+        })?,
+    )?;
+    let calls = Arc::new(AtomicU64::new(0), GFP_KERNEL)?;
+    for _ in 0..ROUTINES {
+        let calls = calls.clone();
+        sync.register_service_routine(
+            move |_| {
+                calls.fetch_add(1, Ordering::Relaxed);
+                IrqReturn::Handled
+            },
+            Placement::Last,
+        )?;
+    }
+    stop.store(true, Ordering::SeqCst);
+    kunit_expect!(test, wait_until(|| stopped.load(Ordering::SeqCst)));
+    // Every routine is in the chain: one more interrupt calls each once.
+    let before = calls.load(Ordering::Relaxed);
+    kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+    kunit_expect_eq!(
+        test,
+        calls.load(Ordering::Relaxed) - before,
+        u64::from(ROUTINES)
+    );
+    sync.disconnect();
+    Ok(())
+}
+
+/// Returns the errno of an error, 0 for success.
+fn errno(result: Result) -> i32 {
+    result.err().map_or(0, |error| error.to_errno())
+}
+
+fn blocking_methods_refused_in_a_synchronized_closure(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let sync = new_sync(&lines, 0, DispatchMode::Normal)?;
+    sync.connect(Flags::NONE)?;
+    let (connect, register, still_connected) = sync.call_synchronized(|_| {
+        let connect = errno(sync.connect(Flags::NONE));
+        let register = errno(sync.register_service_routine(
+            recorder(1, IrqReturn::Handled),
+            Placement::Last,
+        ));
+        // Both would wait for this closure: they warn and do nothing.
+        sync.disconnect();
+        sync.synchronize();
+        (connect, register, sync.is_connected())
+    });
+    let edeadlk = -(bindings::EDEADLK as i32);
+    kunit_expect_eq!(test, connect, edeadlk);
+    kunit_expect_eq!(test, register, edeadlk);
+    kunit_expect!(test, still_connected);
+    // Outside, the same calls work.
+    sync.register_service_routine(recorder(2, IrqReturn::Handled), Placement::Last)?;
+    kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+    kunit_expect_eq!(test, &calls_of(&sync)[..], &[2u8][..]);
+    sync.disconnect();
+    kunit_expect!(test, !sync.is_connected());
+    Ok(())
+}
+
+/// Where a routine finds its own object, for the case below; emptied to break the cycle. A
+/// newtype, so that the symbols of its lock stay short enough for modpost.
+struct Own(Option<Arc<InterruptSync<Trace>>>);
+
+fn blocking_methods_refused_in_a_routine(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let sync = Arc::pin_init(
+        new_interrupt_sync!(
+            lines.irq(0)?,
+            DispatchMode::Normal,
+            Trace::default(),
+            "rust_irq_sync_test"
+        ),
+        GFP_KERNEL,
+    )?;
+    // The routine reaches its own object through a slot, emptied at the end to break the cycle.
+    let slot = Arc::pin_init(new_spinlock_irq!(Own(None)), GFP_KERNEL)?;
+    let errors = Arc::new([AtomicU32::new(0), AtomicU32::new(0)], GFP_KERNEL)?;
+    {
+        let (slot, errors) = (slot.clone(), errors.clone());
+        sync.register_service_routine(
+            move |trace| {
+                slot.with_lock(|own| {
+                    if let Own(Some(own)) = own {
+                        let connect = errno(own.connect(Flags::NONE));
+                        let register = errno(
+                            own.register_service_routine(|_| IrqReturn::None, Placement::Last),
+                        );
+                        own.disconnect();
+                        own.synchronize();
+                        errors[0].store(connect.unsigned_abs(), Ordering::SeqCst);
+                        errors[1].store(register.unsigned_abs(), Ordering::SeqCst);
+                    }
+                });
+                trace.record(1);
+                IrqReturn::Handled
+            },
+            Placement::Last,
+        )?;
+    }
+    slot.with_lock(|own| own.0 = Some(sync.clone()));
+    sync.connect(Flags::NONE)?;
+    lines.fire(0)?;
+    kunit_expect!(
+        test,
+        wait_until(|| sync.call_synchronized(|trace| trace.len) == 1)
+    );
+    kunit_expect_eq!(test, errors[0].load(Ordering::SeqCst), bindings::EDEADLK);
+    kunit_expect_eq!(test, errors[1].load(Ordering::SeqCst), bindings::EDEADLK);
+    // The routine's disconnect did nothing.
+    kunit_expect!(test, sync.is_connected());
+    slot.with_lock(|own| own.0 = None);
+    sync.disconnect();
+    Ok(())
+}
+
+fn spinlock_irq_reports_a_long_wait(test: &Test) -> Result {
+    if cfg!(CONFIG_PROVE_LOCKING) {
+        test.skip("CONFIG_PROVE_LOCKING reports a lock taken again instead");
+        return Ok(());
+    }
+    if online_cpus() < 2 {
+        test.skip("needs two online CPUs");
+        return Ok(());
+    }
+    let lock = Arc::pin_init(new_spinlock_irq!(0u32, "rust_irq_sync_test_long_wait"), GFP_KERNEL)?;
+    let holding = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
+    let (job_lock, job_holding) = (lock.clone(), holding.clone());
+    spawn_on_cpu(
+        1,
+        job(move || {
+            job_lock.with_lock(|value| {
+                job_holding.store(true, Ordering::SeqCst);
+                let start = crate::time::Ktime::ktime_get();
+                while (crate::time::Ktime::ktime_get() - start).to_ms()
+                    < SpinLockIrq::<u32>::LONG_WAIT_MS + 300
+                {
+                    core::hint::spin_loop();
+                }
+                *value = 1;
+            });
+        })?,
+    )?;
+    kunit_expect!(test, wait_until(|| holding.load(Ordering::SeqCst)));
+    kunit_expect!(test, !lock.long_wait_reported());
+    // This CPU waits for over `LONG_WAIT_MS`, reports it once, and then gets the lock.
+    kunit_expect_eq!(test, lock.with_lock(|value| *value), 1);
+    kunit_expect!(test, lock.long_wait_reported());
+    Ok(())
+}
+
 crate::kunit_suite!(
     "rust_irq_sync",
     [
@@ -984,5 +1271,12 @@ crate::kunit_suite!(
         group_connect_failure_frees_requested_lines,
         group_call_synchronized_excludes_every_line,
         concurrency_counts_are_exact,
+        synchronize_waits_for_a_routine_on_another_cpu,
+        disconnect_waits_for_a_routine_on_another_cpu,
+        drop_waits_for_a_routine_on_another_cpu,
+        register_while_interrupts_fire_on_another_cpu,
+        blocking_methods_refused_in_a_synchronized_closure,
+        blocking_methods_refused_in_a_routine,
+        spinlock_irq_reports_a_long_wait,
     ]
 );

@@ -4,8 +4,14 @@
 //!
 //! C header: [`include/linux/spinlock.h`](srctree/include/linux/spinlock.h)
 
-use crate::{init::PinInit, pin_init, str::CStr, sync::LockClassKey, types::Opaque};
-use core::{cell::UnsafeCell, marker::PhantomPinned};
+use crate::{
+    ffi::c_ulong, init::PinInit, pin_init, str::CStr, sync::LockClassKey, types::Opaque,
+};
+use core::{
+    cell::UnsafeCell,
+    marker::PhantomPinned,
+    sync::atomic::{AtomicBool, Ordering},
+};
 use macros::pin_data;
 
 /// Creates a [`SpinLockIrq`] initialiser with the given name and a newly-created lock class.
@@ -33,7 +39,10 @@ pub use new_spinlock_irq;
 /// while an outer lock is still held.
 ///
 /// The closure runs in atomic context: it must not sleep, and it must not take the same lock
-/// again. Lockdep and `CONFIG_DEBUG_ATOMIC_SLEEP` report both.
+/// again, which would wait for itself for ever. Lockdep and `CONFIG_DEBUG_ATOMIC_SLEEP` report
+/// both. Kernels without lockdep take the lock with a try first; a CPU that then waits for it
+/// for over [`SpinLockIrq::LONG_WAIT_MS`] warns, once per lock and naming it, that its holder
+/// took it again or holds it far too long, rather than hang silently.
 ///
 /// On `CONFIG_PREEMPT_RT` a `spinlock_t` is a sleeping lock and interrupts stay enabled; it is
 /// still correct against interrupt handlers because those are force-threaded there.
@@ -68,6 +77,12 @@ pub struct SpinLockIrq<T: ?Sized> {
     #[pin]
     _pin: PhantomPinned,
 
+    /// The name of the lock, for the report of a long wait.
+    name: &'static CStr,
+
+    /// Whether a long wait was reported already.
+    long_wait_reported: AtomicBool,
+
     data: UnsafeCell<T>,
 }
 
@@ -86,6 +101,8 @@ impl<T> SpinLockIrq<T> {
         pin_init!(Self {
             data: UnsafeCell::new(data),
             _pin: PhantomPinned,
+            name,
+            long_wait_reported: AtomicBool::new(false),
             // SAFETY: `slot` is valid for writes while the closure runs, and `name` and `key` are
             // `'static`, so they outlive the lock as lockdep requires.
             state <- Opaque::ffi_init(|slot| unsafe {
@@ -96,13 +113,15 @@ impl<T> SpinLockIrq<T> {
 }
 
 impl<T: ?Sized> SpinLockIrq<T> {
+    /// How long a CPU waits for the lock, in milliseconds, before it reports the wait.
+    pub const LONG_WAIT_MS: i64 = 1000;
+
     /// Runs `f` with the lock held and local interrupts disabled, and returns what `f` returns.
     ///
     /// The interrupt state saved on entry is restored when `f` returns.
     #[inline]
     pub fn with_lock<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        // SAFETY: By the type invariant `state` is initialised.
-        let flags = unsafe { bindings::spin_lock_irqsave(self.state.get()) };
+        let flags = self.lock_irqsave();
 
         // SAFETY: The lock is held, so by the type invariant no other CPU or interrupt handler
         // accesses `data` until it is released below; the reference does not escape `f`.
@@ -113,6 +132,71 @@ impl<T: ?Sized> SpinLockIrq<T> {
         unsafe { bindings::spin_unlock_irqrestore(self.state.get(), flags) };
 
         result
+    }
+
+    /// Takes the lock with `spin_lock_irqsave()` and returns the saved interrupt state.
+    ///
+    /// With lockdep, directly: lockdep checks every acquisition, and reports taking the lock
+    /// again at once. Without it, a `spin_trylock_irqsave()` first, as cheap; if the lock is
+    /// busy, `lock_contended()` waits for it.
+    #[inline]
+    fn lock_irqsave(&self) -> c_ulong {
+        #[cfg(CONFIG_PROVE_LOCKING)]
+        {
+            // SAFETY: By the type invariant `state` is initialised.
+            unsafe { bindings::spin_lock_irqsave(self.state.get()) }
+        }
+        #[cfg(not(CONFIG_PROVE_LOCKING))]
+        {
+            let mut flags = 0;
+            // SAFETY: By the type invariant `state` is initialised; `flags` is a valid place for
+            // the saved state.
+            if unsafe { bindings::spin_trylock_irqsave(self.state.get(), &mut flags) } {
+                return flags;
+            }
+            self.lock_contended()
+        }
+    }
+
+    /// Waits for the lock, which another CPU or this one holds, and takes it.
+    ///
+    /// Tries again with interrupts enabled between tries. After [`SpinLockIrq::LONG_WAIT_MS`]
+    /// it reports the wait once for the lock, then queues for the lock as `spin_lock_irqsave()`
+    /// does. Returns the saved interrupt state.
+    #[cfg(not(CONFIG_PROVE_LOCKING))]
+    #[cold]
+    #[inline(never)]
+    fn lock_contended(&self) -> c_ulong {
+        use crate::time::Ktime;
+
+        let start = Ktime::ktime_get();
+        loop {
+            core::hint::spin_loop();
+            let mut flags = 0;
+            // SAFETY: By the type invariant `state` is initialised; `flags` is a valid place for
+            // the saved state.
+            if unsafe { bindings::spin_trylock_irqsave(self.state.get(), &mut flags) } {
+                return flags;
+            }
+            if (Ktime::ktime_get() - start).to_ms() >= Self::LONG_WAIT_MS {
+                break;
+            }
+        }
+        if !self.long_wait_reported.swap(true, Ordering::Relaxed) {
+            crate::pr_warn!(
+                "irqsync: lock {} still busy after {} ms: taken again by its holder (a routine or a closure calling back into the object that runs it?), or held far too long\n",
+                self.name,
+                Self::LONG_WAIT_MS
+            );
+        }
+        // SAFETY: By the type invariant `state` is initialised.
+        unsafe { bindings::spin_lock_irqsave(self.state.get()) }
+    }
+
+    /// Returns whether a CPU waited for the lock for over [`SpinLockIrq::LONG_WAIT_MS`] and
+    /// reported it; always false with lockdep, which reports taking the lock again instead.
+    pub fn long_wait_reported(&self) -> bool {
+        self.long_wait_reported.load(Ordering::Relaxed)
     }
 
     /// Runs `f` with the lock held, for callers that already run with local interrupts disabled,
