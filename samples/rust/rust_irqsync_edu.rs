@@ -14,7 +14,7 @@
 //!
 //! | file | write | read |
 //! |---|---|---|
-//! | `raise` | raise N interrupts, one after the other | |
+//! | `raise` | raise N interrupts (at most 100000), one after the other | |
 //! | `raised` | | interrupts raised and handled |
 //! | `factorial` | compute N! by interrupt | the last result |
 //! | `dma` | a DMA round trip of N bytes (1..4095) | round trips that compared equal |
@@ -24,11 +24,14 @@
 //! | `vectors`, `interrupt_kind` | | vectors, and 0 INTx, 1 MSI, 2 MSI-X |
 //! | `batch_ns` | | nanoseconds the last `raise` took |
 //!
-//! Unbinding, `rmmod` and hot-unplug remove the files first, waiting for operations in
-//! progress, then quiesce the device, disconnect, free the vectors and unmap the BAR.
+//! A `raise` in progress ends early with `EINTR` when its writer gets a signal. While a file is
+//! open the module cannot be unloaded. Unbinding, `rmmod` and hot-unplug remove the files
+//! first, waiting for operations in progress, then quiesce the device, disconnect, free the
+//! vectors and unmap the BAR; a file still open then fails with `EIO`. After hot-unplug the
+//! registers read as all ones, which the service routine recognises as "not mine".
 
 use kernel::{
-    c_str, debugfs, delay, dev_err, dev_info,
+    c_str, current, debugfs, delay, dev_err, dev_info,
     dma::{self, CoherentAllocation},
     fmt,
     irq::{DispatchMode, Flags, InterruptSync, IrqReturn, Placement},
@@ -38,6 +41,7 @@ use kernel::{
     sync::{Arc, Mutex},
     time::Ktime,
     types::ARef,
+    ThisModule,
 };
 
 kernel::module_pci_driver! {
@@ -83,6 +87,7 @@ mod regs {
     pub(crate) const IRQ_RAISED: u32 = 0x1000;
     pub(crate) const IRQ_KNOWN: u32 = IRQ_FACTORIAL | IRQ_DMA | IRQ_RAISED;
 
+    /// `DMA_COMMAND`: starts a transfer; reads as set until the transfer is done.
     pub(crate) const DMA_START: u32 = 0x1;
     pub(crate) const DMA_TO_RAM: u32 = 0x2;
     pub(crate) const DMA_IRQ: u32 = 0x4;
@@ -99,6 +104,9 @@ const RAISE_TIMEOUT_US: u64 = 1_000_000;
 const FACTORIAL_TIMEOUT_US: u64 = 1_000_000;
 const DMA_TIMEOUT_US: u64 = 2_000_000;
 
+/// The most interrupts one write to `raise` asks for: about a second of work.
+const MAX_RAISE: u64 = 100_000;
+
 /// What the service routine records: the device state shared with interrupts.
 #[derive(Default)]
 struct Events {
@@ -114,25 +122,27 @@ type Registers = pci::Bar<{ regs::SIZE }>;
 /// The service routine: acknowledges what the device reports and records it.
 ///
 /// A line without a cause is not this device's (a shared INTx line): `IrqReturn::None`.
+/// A device that was unplugged reads as all ones: that is not an interrupt of ours either. The
+/// counters wrap rather than overflow: nothing in interrupt context may panic.
 fn service(registers: &Registers, events: &mut Events) -> IrqReturn {
     let status = registers.read32(regs::IRQ_STATUS);
-    if status == 0 {
+    if status == 0 || status == u32::MAX {
         return IrqReturn::None;
     }
     registers.write32(status, regs::IRQ_ACK);
 
     if status & regs::IRQ_RAISED != 0 {
-        events.raised += 1;
+        events.raised = events.raised.wrapping_add(1);
     }
     if status & regs::IRQ_FACTORIAL != 0 {
-        events.factorials += 1;
+        events.factorials = events.factorials.wrapping_add(1);
         events.factorial_result = registers.read32(regs::FACTORIAL);
     }
     if status & regs::IRQ_DMA != 0 {
-        events.dma_transfers += 1;
+        events.dma_transfers = events.dma_transfers.wrapping_add(1);
     }
     if status & !regs::IRQ_KNOWN != 0 {
-        events.spurious += 1;
+        events.spurious = events.spurious.wrapping_add(1);
     }
     IrqReturn::Handled
 }
@@ -175,6 +185,7 @@ mod file {
 }
 
 impl debugfs::Attributes for Edu {
+    const OWNER: &'static ThisModule = &THIS_MODULE;
     const FILES: &'static [debugfs::Attribute] = &[
         debugfs::Attribute::write_only(c_str!("raise")),
         debugfs::Attribute::read_only(c_str!("raised")),
@@ -228,16 +239,25 @@ impl debugfs::Attributes for Edu {
 
 impl Edu {
     /// Raises `count` interrupts, each after the previous one was handled.
+    ///
+    /// More than [`MAX_RAISE`] is `EINVAL`; a signal to the writer ends it early with `EINTR`.
     fn raise(&self, count: u64) -> Result {
+        if count > MAX_RAISE {
+            return Err(EINVAL);
+        }
         let mut operations = self.operations.lock();
         self.require_connected()?;
         let start = Ktime::ktime_get();
         for _ in 0..count {
+            if current!().signal_pending() {
+                return Err(EINTR);
+            }
+            delay::cond_resched();
             let before = self.sync.call_synchronized(|events| events.raised);
             self.registers.write32(regs::IRQ_RAISED, regs::IRQ_RAISE);
             self.wait_for(|events| events.raised != before, 0, RAISE_TIMEOUT_US)?;
         }
-        operations.batch_ns = (Ktime::ktime_get() - start).to_ns() as u64;
+        operations.batch_ns = (Ktime::ktime_get() - start).to_ns().try_into().unwrap_or(0);
         Ok(())
     }
 
@@ -274,13 +294,28 @@ impl Edu {
         }
         source.write_from(0, &pattern)?;
 
-        self.transfer(source.dma_handle(), regs::DMA_WINDOW.into(), size, 0)?;
-        self.transfer(
-            regs::DMA_WINDOW.into(),
-            destination.dma_handle(),
-            size,
-            regs::DMA_TO_RAM,
-        )?;
+        let transfers = self
+            .transfer(source.dma_handle(), regs::DMA_WINDOW.into(), size, 0)
+            .and_then(|()| {
+                self.transfer(
+                    regs::DMA_WINDOW.into(),
+                    destination.dma_handle(),
+                    size,
+                    regs::DMA_TO_RAM,
+                )
+            });
+        if let Err(error) = transfers {
+            // The device may still be copying: free the buffers only once it has stopped.
+            if !self.wait_for_dma_idle() {
+                dev_err!(
+                    self.pdev,
+                    "DMA still running after a timeout: keeping its buffers for ever\n"
+                );
+                core::mem::forget(source);
+                core::mem::forget(destination);
+            }
+            return Err(error);
+        }
 
         let mut copy = KVec::from_elem(0u8, size, GFP_KERNEL)?;
         destination.read_into(0, &mut copy)?;
@@ -292,7 +327,7 @@ impl Edu {
             );
             return Err(EIO);
         }
-        operations.dma_round_trips += 1;
+        operations.dma_round_trips = operations.dma_round_trips.wrapping_add(1);
         Ok(())
     }
 
@@ -354,9 +389,28 @@ impl Edu {
         .inspect_err(|_| dev_err!(self.pdev, "timed out waiting for an interrupt\n"))
     }
 
-    /// Stops everything that could interrupt: no factorial interrupt, nothing pending.
+    /// Waits, a bounded time, for a DMA transfer in progress to end; returns whether none runs.
+    ///
+    /// A device that is gone reads as all ones, busy for ever: it does no DMA either.
+    fn wait_for_dma_idle(&self) -> bool {
+        delay::poll_timeout(
+            || match self.registers.read32(regs::DMA_COMMAND) {
+                u32::MAX => true,
+                command => command & regs::DMA_START == 0,
+            },
+            1000,
+            DMA_TIMEOUT_US,
+        )
+        .is_ok()
+    }
+
+    /// Stops everything that could interrupt or write memory: no factorial interrupt, no DMA in
+    /// progress, nothing pending.
     fn quiesce(&self) {
         self.registers.write32(0, regs::STATUS);
+        if !self.wait_for_dma_idle() {
+            dev_err!(self.pdev, "DMA did not stop\n");
+        }
         self.registers.write32(!0, regs::IRQ_ACK);
     }
 }
@@ -383,15 +437,16 @@ struct EduDriver {
 
 static IDS: pci::IdArray<1> = pci::IdArray::new([pci::DeviceId::from_id(0x1234, 0x11e8)]);
 
+#[vtable]
 impl pci::Driver for EduDriver {
     const NAME: &'static CStr = c_str!("rust_irqsync_edu");
     const ID_TABLE: pci::IdTable = IDS.table();
 
     fn probe(pdev: &pci::Device, _id: &pci::DeviceId) -> Result<Pin<KBox<Self>>> {
-        pdev.enable_device()?;
-        pdev.set_master();
+        let device = pdev.enable_device()?;
+        device.set_master();
 
-        let registers = pdev.iomap_region::<{ regs::SIZE }>(0, c_str!("rust_irqsync_edu"))?;
+        let registers = device.iomap_region::<{ regs::SIZE }>(0, c_str!("rust_irqsync_edu"))?;
         let id = registers.read32(regs::ID);
         if id & 0xff != 0xed {
             dev_err!(pdev, "not an edu device: identification {:#x}\n", id);
@@ -410,7 +465,7 @@ impl pci::Driver for EduDriver {
             (pci::IrqTypes::MSIX | pci::IrqTypes::MSI, Flags::NONE)
         };
         let wanted = VECTORS.get();
-        let vectors = pdev
+        let vectors = device
             .alloc_irq_vectors(wanted, wanted, types)
             .inspect_err(|e| {
                 dev_err!(
@@ -471,5 +526,11 @@ impl pci::Driver for EduDriver {
             edu.sync.irq()
         );
         Ok(this)
+    }
+
+    fn shutdown(this: Pin<&Self>) {
+        let edu = this.directory.data();
+        edu.quiesce();
+        dev_info!(edu.pdev, "quiesced for shutdown\n");
     }
 }

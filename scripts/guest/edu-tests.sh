@@ -55,6 +55,16 @@ edu_unload() {
 	rmmod rust_irqsync_edu && [ ! -d "$(edu_dir)" ]
 }
 
+# Unloads while a writer keeps opening the files: rmmod is refused while one is open, so it
+# is tried again, up to 100 times.
+edu_unload_between_writes() {
+	for i in $(seq 100); do
+		rmmod rust_irqsync_edu 2>/dev/null && break
+		sleep 0.01
+	done
+	[ ! -d "$(edu_dir)" ] && ! grep -q "^rust_irqsync_edu " /proc/modules
+}
+
 edu_tests() {
 	EDU=$(edu_address)
 	if [ -z "$EDU" ]; then
@@ -107,13 +117,57 @@ edu_tests() {
 		edu_set raise 100 && expect_eq "$(edu_get raised)" 100 "raised after rebind"
 	result $? edu_unbind_and_rebind "unbind and bind through sysfs failed"
 
-	# Load and unload 20 times while a writer keeps raising interrupts.
+	# A count a user writes is bounded: too many is refused, not a CPU pinned for hours.
+	edu_set_fails_with raise 18446744073709551615 "Invalid argument" &&
+		edu_set_fails_with raise 100001 "Invalid argument" &&
+		expect_eq "$(edu_get raised)" 100 "raised after refused counts"
+	result $? edu_raise_huge_count_refused "a huge interrupt count was not refused"
+
+	# A long raise ends when its writer is killed, well before the count is reached.
+	sh -c "echo 100000 > $(edu_dir)/raise" 2>/dev/null &
+	writer=$!
+	sleep 0.3
+	kill $writer
+	ok=1
+	for i in $(seq 20); do
+		kill -0 $writer 2>/dev/null || { ok=0; break; }
+		sleep 0.05
+	done
+	wait $writer 2>/dev/null
+	raised=$(edu_get raised)
+	[ $ok -eq 0 ] || echo "edu: the writer was still running 1 s after kill"
+	[ $ok -eq 0 ] && [ "$raised" -gt 100 ] && [ "$raised" -lt 100100 ] ||
+		{ echo "edu: raised $raised, expected a killed batch to stop between 100 and 100100"; false; }
+	result $? edu_raise_interrupted_by_signal "a killed writer's raise did not stop early"
+
+	# An open file keeps the module: rmmod is refused until it is closed, and closing it
+	# afterwards is clean.
+	exec 3< "$(edu_dir)/raised"
+	refused=1
+	rmmod rust_irqsync_edu 2>/dev/null || refused=0
+	exec 3<&-
+	[ $refused -eq 0 ] && grep -q "^rust_irqsync_edu " /proc/modules && edu_unload && edu_load
+	result $? edu_open_file_holds_the_module "rmmod was not refused while a debugfs file was open"
+
+	# Unbinding with a file open removes the files: the open one then fails with EIO, and the
+	# device binds again.
+	exec 3< "$(edu_dir)/raised"
+	failed_read=1
+	echo "$EDU" > $EDU_DRIVER/unbind && [ ! -d "$(edu_dir)" ] &&
+		{ cat <&3 >/dev/null 2>&1 || failed_read=0; }
+	exec 3<&-
+	[ $failed_read -eq 0 ] && echo "$EDU" > $EDU_DRIVER/bind && edu_set raise 10 &&
+		expect_eq "$(edu_get raised)" 10 "raised after rebind"
+	result $? edu_unbind_with_open_file "unbind with an open debugfs file did not behave"
+
+	# Load and unload 20 times while a writer keeps raising interrupts (and keeps opening the
+	# file, which holds the module for as long as it is open).
 	(while :; do echo 20 > "$(edu_dir)/raise"; done) 2>/dev/null &
 	writer=$!
 	ok=0
 	for i in $(seq 20); do
 		sleep 0.1
-		edu_unload || { ok=1; echo "edu: rmmod $i failed"; break; }
+		edu_unload_between_writes || { ok=1; echo "edu: rmmod $i failed"; break; }
 		edu_load || { ok=1; echo "edu: insmod $i failed"; break; }
 	done
 	kill $writer
