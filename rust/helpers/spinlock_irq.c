@@ -20,3 +20,19 @@ bool rust_helper_spin_trylock_irqsave(spinlock_t *lock, unsigned long *flags)
 {
 	return spin_trylock_irqsave(lock, *flags);
 }
+
+/*
+ * Whether the current task holds @lock. Known on PREEMPT_RT, where a spinlock_t
+ * is an rt_mutex with an owner (whose lowest bit says whether it has waiters);
+ * false elsewhere, where a holder runs with interrupts disabled instead.
+ */
+bool rust_helper_spin_lock_held_by_current(spinlock_t *lock)
+{
+#ifdef CONFIG_PREEMPT_RT
+	unsigned long owner = (unsigned long)READ_ONCE(lock->lock.owner);
+
+	return (owner & ~1UL) == (unsigned long)current;
+#else
+	return false;
+#endif
+}

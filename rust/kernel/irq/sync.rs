@@ -220,11 +220,14 @@ fn edeadlk() -> Error {
 impl<T> Shared<T> {
     /// Returns whether `method`, which sleeps or waits for the routines, may run here.
     ///
-    /// Service routines and synchronized closures run with local interrupts disabled; from
-    /// there, `method` would sleep in atomic context or wait for itself for ever. The first
+    /// Service routines and synchronized closures run with local interrupts disabled, or on
+    /// `CONFIG_PREEMPT_RT` with the lock held by their task; from there, `method` would sleep
+    /// in atomic context or wait for itself for ever. The first
     /// time that happens the object warns, naming itself and the method.
     fn may_block(&self, method: &str) -> bool {
-        if !super::local_interrupts_disabled() {
+        // On `CONFIG_PREEMPT_RT` routines and closures run with interrupts enabled, holding the
+        // lock as its owner.
+        if !super::local_interrupts_disabled() && !self.protected.held_by_current_task() {
             return true;
         }
         if !self.misuse_reported.swap(true, Ordering::Relaxed) {

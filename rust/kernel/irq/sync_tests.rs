@@ -114,12 +114,18 @@ fn spinlock_irq_returns_closure_value(test: &Test) -> Result {
     Ok(())
 }
 
+/// Whether holding a `SpinLockIrq` disables local interrupts: everywhere but on
+/// `CONFIG_PREEMPT_RT`, where the lock sleeps and handlers are threads that take it too.
+/// (Force-threaded handlers on other kernels, `threadirqs`, still run with interrupts disabled.)
+const LOCK_DISABLES_INTERRUPTS: bool = !cfg!(CONFIG_PREEMPT_RT);
+
 fn spinlock_irq_disables_and_restores_interrupts(test: &Test) -> Result {
     let lock = KBox::pin_init(new_spinlock_irq!(()), GFP_KERNEL)?;
     kunit_expect!(test, !super::local_interrupts_disabled());
-    kunit_expect!(
+    kunit_expect_eq!(
         test,
-        lock.with_lock(|()| super::local_interrupts_disabled())
+        lock.with_lock(|()| super::local_interrupts_disabled()),
+        LOCK_DISABLES_INTERRUPTS
     );
     kunit_expect!(test, !super::local_interrupts_disabled());
     Ok(())
@@ -134,7 +140,7 @@ fn spinlock_irq_nested_locks_restore_in_order(test: &Test) -> Result {
     });
     kunit_expect_eq!(test, sum, 3);
     // The inner lock restored the state it saved (disabled), not the one of the caller.
-    kunit_expect!(test, disabled_after_inner);
+    kunit_expect_eq!(test, disabled_after_inner, LOCK_DISABLES_INTERRUPTS);
     kunit_expect!(test, !super::local_interrupts_disabled());
     Ok(())
 }
@@ -142,9 +148,10 @@ fn spinlock_irq_nested_locks_restore_in_order(test: &Test) -> Result {
 fn spinlock_irq_from_interrupts_disabled_context(test: &Test) -> Result {
     let lock = KBox::pin_init(new_spinlock_irq!(1u32), GFP_KERNEL)?;
     // With interrupts enabled it saves and disables them, as `with_lock` does.
-    kunit_expect!(
+    kunit_expect_eq!(
         test,
-        lock.with_lock_irqs_disabled(|_| super::local_interrupts_disabled())
+        lock.with_lock_irqs_disabled(|_| super::local_interrupts_disabled()),
+        LOCK_DISABLES_INTERRUPTS
     );
     kunit_expect!(test, !super::local_interrupts_disabled());
     // Nested in a section with interrupts disabled, it leaves them disabled.
@@ -155,7 +162,7 @@ fn spinlock_irq_from_interrupts_disabled_context(test: &Test) -> Result {
         (value, super::local_interrupts_disabled())
     });
     kunit_expect_eq!(test, value, 42);
-    kunit_expect!(test, disabled);
+    kunit_expect_eq!(test, disabled, LOCK_DISABLES_INTERRUPTS);
     kunit_expect_eq!(test, lock.with_lock(|v| *v), 2);
     Ok(())
 }
@@ -195,9 +202,10 @@ fn call_synchronized_returns_result(test: &Test) -> Result {
 fn call_synchronized_runs_with_interrupts_disabled(test: &Test) -> Result {
     let lines = SimLines::new(1)?;
     let sync = new_sync(&lines, 0, DispatchMode::Normal)?;
-    kunit_expect!(
+    kunit_expect_eq!(
         test,
-        sync.call_synchronized(|_| super::local_interrupts_disabled())
+        sync.call_synchronized(|_| super::local_interrupts_disabled()),
+        LOCK_DISABLES_INTERRUPTS
     );
     kunit_expect!(test, !super::local_interrupts_disabled());
     Ok(())
@@ -216,7 +224,8 @@ fn routines_run_with_interrupts_disabled(test: &Test) -> Result {
     sync.connect(Flags::NONE)?;
     kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
     sync.disconnect();
-    kunit_expect_eq!(test, calls_of(&sync).as_slice(), &[1u8][..]);
+    let disabled = u8::from(LOCK_DISABLES_INTERRUPTS);
+    kunit_expect_eq!(test, calls_of(&sync).as_slice(), &[disabled][..]);
     Ok(())
 }
 
@@ -346,11 +355,15 @@ fn unhandled_interrupt_reports_irq_none(test: &Test) -> Result {
     let kernel_unhandled = || unsafe { (*bindings::irq_to_desc(irq)).irqs_unhandled };
     let before = kernel_unhandled();
     kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
-    kunit_expect_eq!(test, kernel_unhandled(), before + 1);
+    // A threaded handler (CONFIG_PREEMPT_RT) has its IRQ_NONE counted by the core at the next
+    // interrupt of the line, not at once.
+    if !cfg!(CONFIG_PREEMPT_RT) {
+        kunit_expect_eq!(test, kernel_unhandled(), before + 1);
+    }
 
     handle.store(true, Ordering::Relaxed);
     kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
-    kunit_expect_eq!(test, kernel_unhandled(), before + 1);
+    kunit_expect!(test, wait_until(|| kernel_unhandled() == before + 1));
     sync.disconnect();
     kunit_expect_eq!(
         test,
@@ -525,8 +538,9 @@ fn debug_shirq_calls_handler_once_on_disconnect(test: &Test) -> Result {
     sync.connect(Flags::SHARED)?;
     sync.disconnect();
     // With CONFIG_DEBUG_SHIRQ, free_irq() calls a shared handler once more after removing it; the
-    // quiet device answers IRQ_NONE and the object survives it.
-    let expected = u64::from(cfg!(CONFIG_DEBUG_SHIRQ));
+    // quiet device answers IRQ_NONE and the object survives it. On CONFIG_PREEMPT_RT handlers
+    // are threads, and that call reaches only the primary handler, which wakes no thread.
+    let expected = u64::from(cfg!(CONFIG_DEBUG_SHIRQ) && !cfg!(CONFIG_PREEMPT_RT));
     kunit_expect_eq!(test, sync.statistics().unhandled, expected);
     kunit_expect_eq!(test, calls_of(&sync).len() as u64, expected);
     // An exclusive line gets no such call.
@@ -617,6 +631,12 @@ fn registration_requests_and_frees_the_line(test: &Test) -> Result {
     )?;
     kunit_expect_eq!(test, registration.irq(), irq);
     lines.handle(0)?;
+    // A threaded handler (CONFIG_PREEMPT_RT) runs once for interrupts that arrive before it
+    // ran: fire the second only after the first was handled.
+    kunit_expect!(
+        test,
+        wait_until(|| registration.handler().0.load(Ordering::Relaxed) == 1)
+    );
     lines.fire(0)?;
     kunit_expect!(
         test,
@@ -761,16 +781,25 @@ fn concurrency_counts_are_exact(test: &Test) -> Result {
     )?;
     sync.connect(Flags::NONE)?;
 
-    // CPU 1 fires the interrupts, one after the other; they are serviced on CPU 1.
+    // CPU 1 fires the interrupts, one after the other, once CPU 0 is busy with the state too
+    // (work on CPU 0 can be held up during boot, by the switch to the TSC clock source); they
+    // are serviced on CPU 1.
+    let cpu0_busy = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
     let fired_all = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
     let lost = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
     let finished = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
     {
-        let (lines, handled) = (lines.clone(), handled.clone());
+        let (lines, handled, cpu0_busy) = (lines.clone(), handled.clone(), cpu0_busy.clone());
         let (fired_all, lost, finished) = (fired_all.clone(), lost.clone(), finished.clone());
         spawn_on_cpu(
             1,
             job(move || {
+                // Up to 10 s.
+                for _ in 0..5 {
+                    if wait_until(|| cpu0_busy.load(Ordering::Acquire)) {
+                        break;
+                    }
+                }
                 for n in 1..=INTERRUPTS {
                     if lines.fire(0).is_err()
                         || !wait_until(|| handled.load(Ordering::Acquire) >= n)
@@ -787,6 +816,7 @@ fn concurrency_counts_are_exact(test: &Test) -> Result {
 
     // Meanwhile CPU 0 updates the same state through `call_synchronized`.
     run_on_cpu(0, || {
+        cpu0_busy.store(true, Ordering::Release);
         while !fired_all.load(Ordering::Acquire) {
             sync.call_synchronized(|counters| {
                 counters.from_process += 1;
@@ -966,9 +996,8 @@ impl SlowRoutine {
         })
     }
 
-    /// Registers the routine on `sync`, connects it and fires its line from CPU 1; returns
-    /// once the routine runs there.
-    fn start_on_cpu1(&self, lines: &Arc<SimLines>, sync: &TestSync) -> Result<bool> {
+    /// Registers the routine on `sync`, connects it and fires its line from CPU 1.
+    fn start_on_cpu1(&self, lines: &Arc<SimLines>, sync: &TestSync) -> Result {
         let (started, finished, release) = (
             self.started.clone(),
             self.finished.clone(),
@@ -996,13 +1025,64 @@ impl SlowRoutine {
                 let _ = job_lines.fire(0);
             })?,
         )?;
-        Ok(wait_until(|| self.started.load(Ordering::SeqCst) == 1))
+        Ok(())
     }
 
-    /// Whether the routine had finished, read right after a call that must wait for it.
-    fn finished(&self) -> bool {
-        self.finished.load(Ordering::SeqCst) == 1
+    /// On CPU 0, waits until the routine runs, calls `wait`, which must wait for the routine to
+    /// finish, and returns whether the routine was still running when `wait` was called, and
+    /// whether it had finished when `wait` returned.
+    ///
+    /// The routine runs on CPU 1, in hard interrupt context, so CPU 0 goes on meanwhile: a
+    /// `wait` that did not wait would return while the routine still spins. Something else can
+    /// hold CPU 0 up until the routine is over (a `stop_machine()`, such as the switch to the
+    /// TSC clock source during boot); then the call proves nothing, and the caller tries again.
+    /// (On `CONFIG_PREEMPT_RT` the routine is a thread, which may run on CPU 0 too.)
+    fn wait_on_cpu0(&self, mut wait: impl FnMut()) -> Result<(bool, bool)> {
+        let mut seen = (false, false);
+        run_on_cpu(0, || {
+            wait_until(|| self.started.load(Ordering::SeqCst) == 1);
+            let running = self.finished.load(Ordering::SeqCst) == 0;
+            wait();
+            seen = (running, self.finished.load(Ordering::SeqCst) == 1);
+        })?;
+        Ok(seen)
     }
+}
+
+/// How many times a case of a routine on the other CPU is tried until `wait` is called while
+/// the routine runs.
+const SLOW_ROUTINE_ATTEMPTS: u32 = 3;
+
+/// Runs `wait` on CPU 0 while a routine of a new object spins on CPU 1, until it is called
+/// while the routine runs, and expects the routine to have finished when `wait` returns.
+/// `wait` gets the object, which it may drop.
+fn expect_waits_for_slow_routine(
+    test: &Test,
+    mut wait: impl FnMut(&mut Option<TestSync>),
+) -> Result {
+    if online_cpus() < 2 {
+        test.skip("needs two online CPUs");
+        return Ok(());
+    }
+    for _ in 0..SLOW_ROUTINE_ATTEMPTS {
+        let lines = Arc::new(SimLines::new(1)?, GFP_KERNEL)?;
+        let mut sync = Some(new_sync(&lines, 0, DispatchMode::Normal)?);
+        let routine = SlowRoutine::new()?;
+        if let Some(sync) = &sync {
+            routine.start_on_cpu1(&lines, sync)?;
+        }
+        let (running, finished) = routine.wait_on_cpu0(|| wait(&mut sync))?;
+        if let Some(sync) = &sync {
+            sync.disconnect();
+        }
+        if running {
+            kunit_expect!(test, finished);
+            return Ok(());
+        }
+    }
+    // The routine was never caught running: the case proved nothing.
+    kunit_expect!(test, false);
+    Ok(())
 }
 
 impl Drop for SlowRoutine {
@@ -1012,50 +1092,25 @@ impl Drop for SlowRoutine {
 }
 
 fn synchronize_waits_for_a_routine_on_another_cpu(test: &Test) -> Result {
-    if online_cpus() < 2 {
-        test.skip("needs two online CPUs");
-        return Ok(());
-    }
-    let lines = Arc::new(SimLines::new(1)?, GFP_KERNEL)?;
-    let sync = new_sync(&lines, 0, DispatchMode::Normal)?;
-    let routine = SlowRoutine::new()?;
-    kunit_expect!(test, routine.start_on_cpu1(&lines, &sync)?);
-    // The routine spins on CPU 1 for `SPIN_MS`; had `synchronize()` not waited for it, it
-    // would still be running when `synchronize()` returns.
-    sync.synchronize();
-    kunit_expect!(test, routine.finished());
-    sync.disconnect();
-    Ok(())
+    // Had `synchronize()` not waited, the routine would still spin when it returns.
+    expect_waits_for_slow_routine(test, |sync| {
+        if let Some(sync) = sync {
+            sync.synchronize();
+        }
+    })
 }
 
 fn disconnect_waits_for_a_routine_on_another_cpu(test: &Test) -> Result {
-    if online_cpus() < 2 {
-        test.skip("needs two online CPUs");
-        return Ok(());
-    }
-    let lines = Arc::new(SimLines::new(1)?, GFP_KERNEL)?;
-    let sync = new_sync(&lines, 0, DispatchMode::Normal)?;
-    let routine = SlowRoutine::new()?;
-    kunit_expect!(test, routine.start_on_cpu1(&lines, &sync)?);
-    sync.disconnect();
-    kunit_expect!(test, routine.finished());
-    kunit_expect!(test, !sync.is_connected());
-    Ok(())
+    expect_waits_for_slow_routine(test, |sync| {
+        if let Some(sync) = sync {
+            sync.disconnect();
+        }
+    })
 }
 
 fn drop_waits_for_a_routine_on_another_cpu(test: &Test) -> Result {
-    if online_cpus() < 2 {
-        test.skip("needs two online CPUs");
-        return Ok(());
-    }
-    let lines = Arc::new(SimLines::new(1)?, GFP_KERNEL)?;
-    let sync = new_sync(&lines, 0, DispatchMode::Normal)?;
-    let routine = SlowRoutine::new()?;
-    kunit_expect!(test, routine.start_on_cpu1(&lines, &sync)?);
     // The routine runs on the object's lock and state: dropping must wait for it to leave.
-    drop(sync);
-    kunit_expect!(test, routine.finished());
-    Ok(())
+    expect_waits_for_slow_routine(test, |sync| drop(sync.take()))
 }
 
 fn register_while_interrupts_fire_on_another_cpu(test: &Test) -> Result {
@@ -1118,10 +1173,8 @@ fn blocking_methods_refused_in_a_synchronized_closure(test: &Test) -> Result {
     sync.connect(Flags::NONE)?;
     let (connect, register, still_connected) = sync.call_synchronized(|_| {
         let connect = errno(sync.connect(Flags::NONE));
-        let register = errno(sync.register_service_routine(
-            recorder(1, IrqReturn::Handled),
-            Placement::Last,
-        ));
+        let register =
+            errno(sync.register_service_routine(recorder(1, IrqReturn::Handled), Placement::Last));
         // Both would wait for this closure: they warn and do nothing.
         sync.disconnect();
         sync.synchronize();
@@ -1201,11 +1254,18 @@ fn spinlock_irq_reports_a_long_wait(test: &Test) -> Result {
         test.skip("CONFIG_PROVE_LOCKING reports a lock taken again instead");
         return Ok(());
     }
+    if cfg!(CONFIG_PREEMPT_RT) {
+        test.skip("on CONFIG_PREEMPT_RT waiting for the lock sleeps, never spins");
+        return Ok(());
+    }
     if online_cpus() < 2 {
         test.skip("needs two online CPUs");
         return Ok(());
     }
-    let lock = Arc::pin_init(new_spinlock_irq!(0u32, "rust_irq_sync_test_long_wait"), GFP_KERNEL)?;
+    let lock = Arc::pin_init(
+        new_spinlock_irq!(0u32, "rust_irq_sync_test_long_wait"),
+        GFP_KERNEL,
+    )?;
     let holding = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
     let (job_lock, job_holding) = (lock.clone(), holding.clone());
     spawn_on_cpu(

@@ -4,9 +4,7 @@
 //!
 //! C header: [`include/linux/spinlock.h`](srctree/include/linux/spinlock.h)
 
-use crate::{
-    ffi::c_ulong, init::PinInit, pin_init, str::CStr, sync::LockClassKey, types::Opaque,
-};
+use crate::{ffi::c_ulong, init::PinInit, pin_init, str::CStr, sync::LockClassKey, types::Opaque};
 use core::{
     cell::UnsafeCell,
     marker::PhantomPinned,
@@ -44,8 +42,9 @@ pub use new_spinlock_irq;
 /// for over [`SpinLockIrq::LONG_WAIT_MS`] warns, once per lock and naming it, that its holder
 /// took it again or holds it far too long, rather than hang silently.
 ///
-/// On `CONFIG_PREEMPT_RT` a `spinlock_t` is a sleeping lock and interrupts stay enabled; it is
-/// still correct against interrupt handlers because those are force-threaded there.
+/// On `CONFIG_PREEMPT_RT` a `spinlock_t` is a sleeping lock and interrupts stay enabled while it
+/// is held; it is still correct against interrupt handlers because those are force-threaded
+/// there, and take the same lock.
 ///
 /// # Invariants
 ///
@@ -137,16 +136,17 @@ impl<T: ?Sized> SpinLockIrq<T> {
     /// Takes the lock with `spin_lock_irqsave()` and returns the saved interrupt state.
     ///
     /// With lockdep, directly: lockdep checks every acquisition, and reports taking the lock
-    /// again at once. Without it, a `spin_trylock_irqsave()` first, as cheap; if the lock is
-    /// busy, `lock_contended()` waits for it.
+    /// again at once. On `CONFIG_PREEMPT_RT` too: the lock sleeps there, and must not be
+    /// spun on. Otherwise a `spin_trylock_irqsave()` first, as cheap; if the lock is busy,
+    /// `lock_contended()` waits for it.
     #[inline]
     fn lock_irqsave(&self) -> c_ulong {
-        #[cfg(CONFIG_PROVE_LOCKING)]
+        #[cfg(any(CONFIG_PROVE_LOCKING, CONFIG_PREEMPT_RT))]
         {
             // SAFETY: By the type invariant `state` is initialised.
             unsafe { bindings::spin_lock_irqsave(self.state.get()) }
         }
-        #[cfg(not(CONFIG_PROVE_LOCKING))]
+        #[cfg(not(any(CONFIG_PROVE_LOCKING, CONFIG_PREEMPT_RT)))]
         {
             let mut flags = 0;
             // SAFETY: By the type invariant `state` is initialised; `flags` is a valid place for
@@ -163,7 +163,7 @@ impl<T: ?Sized> SpinLockIrq<T> {
     /// Tries again with interrupts enabled between tries. After [`SpinLockIrq::LONG_WAIT_MS`]
     /// it reports the wait once for the lock, then queues for the lock as `spin_lock_irqsave()`
     /// does. Returns the saved interrupt state.
-    #[cfg(not(CONFIG_PROVE_LOCKING))]
+    #[cfg(not(any(CONFIG_PROVE_LOCKING, CONFIG_PREEMPT_RT)))]
     #[cold]
     #[inline(never)]
     fn lock_contended(&self) -> c_ulong {
@@ -193,8 +193,19 @@ impl<T: ?Sized> SpinLockIrq<T> {
         unsafe { bindings::spin_lock_irqsave(self.state.get()) }
     }
 
+    /// Returns whether the current task holds the lock.
+    ///
+    /// Known only on `CONFIG_PREEMPT_RT`, where the lock has an owner; false elsewhere, where
+    /// whoever holds the lock runs with local interrupts disabled.
+    pub(crate) fn held_by_current_task(&self) -> bool {
+        // SAFETY: By the type invariant `state` is initialised; reading its owner has no other
+        // requirement.
+        unsafe { bindings::spin_lock_held_by_current(self.state.get()) }
+    }
+
     /// Returns whether a CPU waited for the lock for over [`SpinLockIrq::LONG_WAIT_MS`] and
-    /// reported it; always false with lockdep, which reports taking the lock again instead.
+    /// reported it; always false with lockdep, which reports taking the lock again instead,
+    /// and on `CONFIG_PREEMPT_RT`, where waiting for the lock sleeps.
     pub fn long_wait_reported(&self) -> bool {
         self.long_wait_reported.load(Ordering::Relaxed)
     }
