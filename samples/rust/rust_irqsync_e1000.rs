@@ -1199,7 +1199,7 @@ fn initialise(registers: &Registers, address: &[u8; ETH_ALEN]) -> Result {
 /// and disconnects the interrupt, then frees it with the adapter, which quiesces the device
 /// before its rings are freed; then the interrupt vector is freed.
 struct E1000Driver {
-    _registration: Registration<Adapter>,
+    registration: Registration<Adapter>,
     _vectors: pci::IrqVectors,
 }
 
@@ -1278,10 +1278,14 @@ impl pci::Driver for E1000Driver {
 
         Ok(KBox::pin(
             E1000Driver {
-                _registration: registration,
+                registration,
                 _vectors: vectors,
             },
             GFP_KERNEL,
         )?)
+    }
+    fn shutdown(this: Pin<&Self>) {
+        // No DMA and no interrupt while the system goes down.
+        this.registration.data().quiesce();
     }
 }

@@ -258,7 +258,7 @@ fn service(registers: &Registers, notifier: &PeriodNotifier, dac: &mut Dac) -> I
 /// vector is not freed under a connected handler, and the routine holds the registers.
 struct Es1370Driver {
     _card: Card,
-    _playback: Arc<Playback>,
+    playback: Arc<Playback>,
     _vectors: pci::IrqVectors,
     _registers: Arc<Registers>,
 }
@@ -326,11 +326,25 @@ impl pci::Driver for Es1370Driver {
         Ok(KBox::pin(
             Es1370Driver {
                 _card: card,
-                _playback: playback,
+                playback,
                 _vectors: vectors,
                 _registers: registers,
             },
             GFP_KERNEL,
         )?)
+    }
+    fn shutdown(this: Pin<&Self>) {
+        // Stop the DAC and its interrupt: no DMA while the system goes down.
+        let playback = &this.playback;
+        let registers = &playback.registers;
+        playback.sync.call_synchronized(|dac| {
+            Playback::write_control(registers, dac, dac.control & !regs::CONTROL_DAC2_ENABLE);
+            Playback::write_serial_control(
+                registers,
+                dac,
+                dac.serial_control & !regs::SERIAL_DAC2_INTERRUPT,
+            );
+        });
+        pr_info!("rust_irqsync_es1370: DAC stopped for shutdown\n");
     }
 }
