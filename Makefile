@@ -8,7 +8,7 @@
 #   make check    build, then run every test; ends with "N passed, N failed"
 #   make bench    build a kernel without debug options, then time InterruptSync and the samples
 #                 against C baselines, each pair in one boot
-#   make kernel   only build
+#   make kernel   only build (kernel-variant: the KASAN, KMEMLEAK and PREEMPT_RT kernel)
 #   make oot      build the out-of-tree module in out-of-tree/ against the built kernel
 #   make clean    remove build/
 #
@@ -33,8 +33,14 @@ FRAGMENTS := configs/base.config configs/debug.config
 KBENCH := $(BUILD)/kernel-bench
 KMAKE_BENCH = $(MAKE) -s -C $(KSRC) O=$(KBENCH) ARCH=x86_64 LLVM=1 -j$(JOBS)
 BENCH_FRAGMENTS := configs/base.config
+# make check also boots a variant kernel with KASAN, KMEMLEAK and PREEMPT_RT, without lockdep. It lives in
+# a directory of its own, with the out-of-tree module built against it beside it.
+KVARIANT := $(BUILD)/variant/kernel
+KMAKE_VARIANT = $(MAKE) -s -C $(KSRC) O=$(KVARIANT) ARCH=x86_64 LLVM=1 -j$(JOBS)
+VARIANT_FRAGMENTS := configs/base.config configs/variant.config
 
-.PHONY: help deps source overlay config kernel kernel-bench oot initramfs run check bench clean
+.PHONY: help deps source overlay config kernel kernel-bench kernel-variant oot initramfs run \
+	check bench clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -82,6 +88,15 @@ kernel-bench: overlay $(KBENCH)/.config
 	@$(KMAKE_BENCH) > $(BUILD)/kernel-bench-build.log 2>&1 || \
 		{ grep -v 'kallsyms\|KSYM_NAME_LEN' $(BUILD)/kernel-bench-build.log | tail -20; exit 1; }
 
+$(KVARIANT)/.config: $(VARIANT_FRAGMENTS) Kconfig | overlay
+	@echo "  CONFIG  tinyconfig + $(VARIANT_FRAGMENTS) (variant kernel)"
+	$(call configure,$(KVARIANT),$(KMAKE_VARIANT),$(VARIANT_FRAGMENTS))
+
+kernel-variant: overlay $(KVARIANT)/.config
+	@echo "  BUILD   Linux $$(cat $(BUILD)/linux-version) with irqsync, KASAN, KMEMLEAK, PREEMPT_RT (variant)"
+	@$(KMAKE_VARIANT) > $(BUILD)/kernel-variant-build.log 2>&1 || \
+		{ grep -v 'kallsyms\|KSYM_NAME_LEN' $(BUILD)/kernel-variant-build.log | tail -20; exit 1; }
+
 # Rust code is always compiled with Clippy; scripts/check.sh reads its warnings.
 kernel: config
 	@echo "  BUILD   Linux $$(cat $(BUILD)/linux-version) with irqsync"
@@ -112,7 +127,7 @@ run: initramfs
 		sed -n 's/^irqsync-run: //p; s/^\[ *[0-9.]*\] \(rust_irqsync_e1000.*\)/'"$$g"': \1/p'; done
 	@echo "  (whole boot logs: $(BUILD)/logs/net_run-a.log and net_run-b.log)"
 
-check: kernel
+check: kernel kernel-variant
 	@scripts/check.sh
 
 bench: kernel-bench

@@ -5,14 +5,19 @@
 #
 #  - static: rustfmtcheck, Clippy and rustdoc warnings in the project's files (warnings are
 #    errors), checkpatch on the C helpers, the C sample and the patch series;
-#  - boot: the test kernel under QEMU (TCG, 2 vCPUs, an edu device) runs the KUnit suites (each
-#    case counts) and the guest tests of scripts/guest/check.sh; the kernel log must be clean;
+#  - boot: negative builds (scripts/compile-fail.sh); the test kernel under QEMU (TCG, 2 vCPUs,
+#    an edu device) runs the KUnit suites (each case counts) and the guest tests of
+#    scripts/guest/check.sh; the kernel log must be clean;
+#  - variant: the same boot on the KASAN, KMEMLEAK and PREEMPT_RT kernel; no leak after the
+#    guest tests;
 #  - audio: a boot with an ES1370 plays test tones (scripts/guest/audio.sh) and the host
 #    analyses what QEMU recorded (scripts/audio.py);
 #  - net: two guests, each with an Intel 82540EM driven by the e1000 sample, joined by a
 #    stream netdev (scripts/net-boot.sh), exchange traffic (scripts/guest/net_a.sh, net_b.sh).
 #
 # Ends with "N passed, N failed" (", N skipped" when any were skipped); exits 1 on a failure.
+#
+# Usage: scripts/check.sh [AREA...]   (static, boot, variant, audio, net; all by default)
 
 set -u
 
@@ -156,71 +161,134 @@ for s in started:
 PY
 }
 
-boot_tests() {
-	echo "== boot tests"
-	local log=$logs/check-boot.log
-	if "$repo/scripts/build-oot.sh" "$kobj" "$build/out-of-tree" > "$logs/oot-build.log" 2>&1 &&
-		[ -f "$build/out-of-tree/rust_irqsync_oot.ko" ]; then
-		record PASS out_of_tree_module_builds
+# Builds the out-of-tree module and the initramfs for the kernel in KOBJ, boots it in check
+# mode (KUnit suites, then scripts/guest/check.sh) with an edu device that the guest has
+# unplugged over QMP, and records every result with PREFIX before its name. The module and
+# the initramfs go beside KOBJ.
+#
+# Usage: check_boot PREFIX KOBJ LOG TIMEOUT [KERNEL_ARGS]
+check_boot() {
+	local prefix=$1 kdir=$2 log=$3 timeout=$4 append=${5:-}
+	local dir
+	dir=$(dirname "$kdir")
+	if "$repo/scripts/build-oot.sh" "$kdir" "$dir/out-of-tree" > "$log.oot-build" 2>&1 &&
+		[ -f "$dir/out-of-tree/rust_irqsync_oot.ko" ]; then
+		record PASS "${prefix}out_of_tree_module_builds"
 	else
-		rm -rf "$build/out-of-tree"
-		record FAIL out_of_tree_module_builds "see $logs/oot-build.log"
+		rm -rf "$dir/out-of-tree"
+		record FAIL "${prefix}out_of_tree_module_builds" "see $log.oot-build"
 	fi
-	mkdir -p "$build/sounds"
-	python3 "$repo/scripts/audio.py" generate "$build/sounds"
-	if ! "$repo/scripts/mkinitramfs.sh" "$kobj" "$build/initramfs.cpio.gz"; then
-		record FAIL initramfs "mkinitramfs failed"
+	if ! "$repo/scripts/mkinitramfs.sh" "$kdir" "$dir/initramfs.cpio.gz"; then
+		record FAIL "${prefix}initramfs" "mkinitramfs failed"
 		return
 	fi
 	# The guest asks for the edu device to be unplugged; the watcher does it over QMP.
-	local qmp=$build/qmp-check.sock unplugged=$logs/check-unplug.txt
+	local qmp=$dir/qmp-check.sock unplugged=$log.unplug
 	: > "$log"
-	"$repo/scripts/hotplug-watcher.sh" "$log" "$qmp" "$unplugged" 900 &
+	"$repo/scripts/hotplug-watcher.sh" "$log" "$qmp" "$unplugged" "$timeout" &
 	local watcher=$!
-	if "$repo/scripts/boot.sh" --mode check --log "$log" --timeout 900 --quiet -- \
-		-device edu,id=edu0 -qmp "unix:$qmp,server=on,wait=off"; then
-		record PASS boot_completes
+	if IRQSYNC_KERNEL=$kdir/arch/x86/boot/bzImage IRQSYNC_INITRD=$dir/initramfs.cpio.gz \
+		"$repo/scripts/boot.sh" --mode check --log "$log" --timeout "$timeout" --quiet \
+		--append "$append" -- -device edu,id=edu0 -qmp "unix:$qmp,server=on,wait=off"; then
+		record PASS "${prefix}boot_completes"
 	else
-		record FAIL boot_completes "see $log"
+		record FAIL "${prefix}boot_completes" "see $log"
 	fi
 	kill $watcher 2>/dev/null
 	wait $watcher 2>/dev/null
 	if grep -q "device_del edu0: ok" "$unplugged" 2>/dev/null; then
-		record PASS qmp_device_del_accepted
+		record PASS "${prefix}qmp_device_del_accepted"
 	else
-		record FAIL qmp_device_del_accepted "$(cat "$unplugged" 2>/dev/null | tail -1)"
+		record FAIL "${prefix}qmp_device_del_accepted" "$(cat "$unplugged" 2>/dev/null | tail -1)"
 	fi
 
 	local status name detail
 	while read -r status name detail; do
-		record "$status" "$name" "$detail"
+		record "$status" "$prefix$name" "$detail"
 	done < <(kunit_results "$log")
 
 	for suite in rust_irq_sync rust_doctests_kernel; do
 		if grep -q "# Subtest: $suite" "$log"; then
-			record PASS "kunit_suite_ran:$suite"
+			record PASS "${prefix}kunit_suite_ran:$suite"
 		else
-			record FAIL "kunit_suite_ran:$suite" "the suite did not run"
+			record FAIL "${prefix}kunit_suite_ran:$suite" "the suite did not run"
 		fi
 	done
 
-	guest_results "$log" guest
-	check_log "$log"
+	guest_results "$log" "${prefix}guest" "$repo/scripts/guest/check.sh" "$repo/scripts/guest/edu-tests.sh"
+	check_log "$log" "$prefix"
+}
+
+boot_tests() {
+	echo "== boot tests"
+	# Negative builds: what the types forbid must not compile.
+	local line
+	while read -r line; do
+		case "$line" in
+		PASS*) record PASS "compile_fail:${line#PASS }" ;;
+		FAIL*) line=${line#FAIL }; record FAIL "compile_fail:${line%%:*}" "${line#*: }" ;;
+		esac
+	done < <("$repo/scripts/compile-fail.sh" "$kobj" "$build/compile-fail")
+	mkdir -p "$build/sounds"
+	python3 "$repo/scripts/audio.py" generate "$build/sounds"
+	check_boot "" "$kobj" "$logs/check-boot.log" 900
+}
+
+# The variant kernel: KASAN, KMEMLEAK and PREEMPT_RT (handlers are threads), no lockdep.
+# Memory checking makes it about 12 times slower, and each PCI probe then takes half a minute
+# in ACPI, whose _PRT, which routes INTx lines, runs past ACPICA's loop limit: the KUnit
+# suites and the edu tests only, with 3 reloads instead of 20 and INTx skipped.
+variant_tests() {
+	echo "== variant kernel (KASAN, KMEMLEAK, PREEMPT_RT)"
+	if [ ! -f "$build/variant/kernel/arch/x86/boot/bzImage" ]; then
+		record FAIL variant:built "no variant kernel: make kernel-variant"
+		return
+	fi
+	check_boot variant: "$build/variant/kernel" "$logs/variant-boot.log" 2400 \
+		"irqsync.reloads=3 irqsync.intx=0"
+}
+
+# The names of the results the guest scripts SCRIPT... report: those of their `result` calls
+# with a literal name, and those listed on "# irqsync-expect:" lines for names made at run time.
+expected_results() {
+	sed -n -e '/^[[:space:]]*#[[:space:]]*irqsync-expect:/{s/^[^:]*:[[:space:]]*//p;d}' \
+		-e '/^[[:space:]]*#/d' \
+		-e 's/^\(.*[[:space:];&|]\)\{0,1\}result \(\$[?A-Za-z_]*\|[0-9]\) "\{0,1\}\([A-Za-z0-9_:]*\)"\{0,1\}\( .*\)\{0,1\}$/\3/p' \
+		"$@" | tr ' ' '\n' | grep -v '^$' | sort -u
 }
 
 # Records the "irqsync-test:" (guest) or "audio-test:" (host analysis) lines of a log, each as
-# PREFIX:NAME.
+# PREFIX:NAME; "# SKIP" results as skipped. With guest scripts named after the prefix, every
+# result they would report and did not (the guest stopped early) is a failure.
 guest_results() {
-	local log=$1 prefix=$2 line
+	local log=$1 prefix=$2 line name
+	shift 2
+	local reported
+	reported=$(mktemp)
 	while IFS= read -r line; do
 		case "$line" in
+		*"-test: ok "*"# SKIP"*)
+			line=${line##*-test: ok }
+			name=${line%% # *}
+			record SKIP "$prefix:$name" "${line#*# SKIP }" ;;
 		*"-test: ok "*)
-			record PASS "$prefix:${line##*-test: ok }" ;;
+			name=${line##*-test: ok }
+			record PASS "$prefix:$name" ;;
 		*"-test: not ok "*)
 			line=${line##*-test: not ok }
-			record FAIL "$prefix:${line%% # *}" "${line#* # }" ;;
+			name=${line%% # *}
+			record FAIL "$prefix:$name" "${line#* # }" ;;
+		*) continue ;;
 		esac
+		echo "$name" >> "$reported"
 	done < <(tr -d '\r' < "$log" | grep -E '(irqsync|audio)-test: ')
+	if [ $# -gt 0 ]; then
+		for name in $(expected_results "$@"); do
+			grep -qxF "$name" "$reported" ||
+				record FAIL "$prefix:$name" "not run: the guest stopped before it, see $log"
+		done
+	fi
+	rm -f "$reported"
 }
 
 # The ES1370 sample: the guest plays test tones with aplay, QEMU records what the card
@@ -235,7 +303,12 @@ audio_tests() {
 	else
 		record FAIL audio_boot_completes "see $log"
 	fi
-	guest_results "$log" audio
+	guest_results "$log" audio "$repo/scripts/guest/audio.sh"
+	if grep -q "rust_irqsync_es1370: DAC stopped for shutdown" "$log"; then
+		record PASS audio:es1370_shutdown_stops_the_dac
+	else
+		record FAIL audio:es1370_shutdown_stops_the_dac "no shutdown report at power-off, see $log"
+	fi
 	check_log "$log"
 	if [ -s "$capture" ]; then
 		python3 "$repo/scripts/audio.py" analyse "$capture" 44100 22050 11025 \
@@ -261,8 +334,8 @@ net_tests() {
 	else
 		record FAIL net:qmp_set_link_and_device_del_accepted "$(tr '\n' ' ' < "$logs/net-link.txt" 2>/dev/null)"
 	fi
-	guest_results "$logs/net-a.log" net
-	guest_results "$logs/net-b.log" net_b
+	guest_results "$logs/net-a.log" net "$repo/scripts/guest/net_a.sh" "$repo/scripts/guest/net-lib.sh"
+	guest_results "$logs/net-b.log" net_b "$repo/scripts/guest/net_b.sh" "$repo/scripts/guest/net-lib.sh"
 	check_log "$logs/net-a.log"
 	check_log "$logs/net-b.log"
 }
@@ -270,21 +343,29 @@ net_tests() {
 # Fails on any report of a kernel bug, warning, lockdep splat, KASAN report, atomic sleep or
 # stall in a console log.
 check_log() {
-	local log=$1 bad
+	local log=$1 prefix=${2:-} bad
 	bad=$(grep -E 'BUG:|WARNING:|Oops|Kernel panic|kernel BUG|general protection|KASAN|UBSAN|possible recursive locking|circular locking|inconsistent lock state|lockdep|sleeping function called from invalid context|scheduling while atomic|Call Trace:|nobody cared|rcu.*stall|hung_task|soft lockup' "$log" \
 		| grep -v -E 'RCU lockdep checking is enabled|lockdep: ' )
 	if [ -z "$bad" ]; then
-		record PASS "kernel_log_clean:$(basename "$log")"
+		record PASS "${prefix}kernel_log_clean:$(basename "$log")"
 	else
-		record FAIL "kernel_log_clean:$(basename "$log")" "$(echo "$bad" | head -1)"
+		record FAIL "${prefix}kernel_log_clean:$(basename "$log")" "$(echo "$bad" | head -1)"
 		echo "$bad" | head -20 | sed 's/^/     /'
 	fi
 }
 
-static_checks
-boot_tests
-audio_tests
-net_tests
+# Areas to run: all by default, or those named (static, boot, variant, audio, net).
+areas=${*:-static boot variant audio net}
+for area in $areas; do
+	case $area in
+	static) static_checks ;;
+	boot) boot_tests ;;
+	variant) variant_tests ;;
+	audio) audio_tests ;;
+	net) net_tests ;;
+	*) record FAIL "area:$area" "no such area (static, boot, variant, audio, net)" ;;
+	esac
+done
 
 passed=$(grep -c '^PASS ' "$results")
 failed=$(grep -c '^FAIL ' "$results")

@@ -22,6 +22,7 @@ insmod /modules/rust_irqsync_es1370.ko && grep -q "ES1370 (Rust)" /proc/asound/c
 result $? es1370_card_registered "no ES1370 card or PCM device"
 
 sleep 1
+# irqsync-expect: es1370_plays_at_44100_hz es1370_plays_at_22050_hz es1370_plays_at_11025_hz
 for rate in 44100 22050 11025; do
 	before=$(interrupts)
 	aplay -q -D hw:0,0 --period-size=1024 --buffer-size=4096 "/sounds/tones-$rate.wav"
@@ -156,3 +157,6 @@ expected=$(( (44100 + 1023) / 1024 ))
 	rmmod rust_irqsync_es1370
 result $? es1370_rebind_plays \
 	"bind status $bound, aplay status $status, $got period interrupts for $expected periods: $(tr '\n' ' ' < /tmp/err)"
+
+# Bound at power-off: the driver's shutdown stops the DAC (the host finds the line in the log).
+insmod /modules/rust_irqsync_es1370.ko

@@ -3,7 +3,8 @@
 #
 # Guest tests of `make check`. The KUnit suites have already run during boot; this adds tests
 # that need user space. Each result is a line "irqsync-test: ok NAME" or
-# "irqsync-test: not ok NAME # why", which the host counts.
+# "irqsync-test: not ok NAME # why", which the host counts; the host also counts as failed
+# every name of a `result` call (or of an "irqsync-expect:" comment) that never reported.
 
 . /scripts/edu-tests.sh
 
@@ -14,6 +15,22 @@ result() {
 		echo "irqsync-test: not ok $2 # $3"
 	fi
 }
+
+# KMEMLEAK kernels (the variant of make check): what boot and the KUnit suites left behind is
+# reported, then forgotten, so that what the tests below leak is theirs.
+KMEMLEAK=/sys/kernel/debug/kmemleak
+kmemleak_scan() {
+	echo scan > $KMEMLEAK
+	sleep 6
+	echo scan > $KMEMLEAK
+	grep -c "^unreferenced object" $KMEMLEAK
+}
+if [ -e $KMEMLEAK ]; then
+	leaks=$(kmemleak_scan)
+	sed 's/^/irqsync-kmemleak: boot: /' $KMEMLEAK
+	echo "irqsync-kmemleak: $leaks objects unreferenced after boot and KUnit"
+	echo clear > $KMEMLEAK
+fi
 
 # The demo module runs its account at load time and must unload cleanly, every time.
 failed=0
@@ -38,3 +55,12 @@ result $? out_of_tree_module_works "the out-of-tree module did not load, work an
 
 edu_tests
 edu_hot_unplug_tests
+
+if [ -e $KMEMLEAK ]; then
+	leaks=$(kmemleak_scan)
+	sed 's/^/irqsync-kmemleak: /' $KMEMLEAK
+	[ "$leaks" -eq 0 ]
+	result $? kmemleak_finds_no_leak_after_the_tests "$leaks unreferenced objects"
+else
+	echo "irqsync-test: ok kmemleak_finds_no_leak_after_the_tests # SKIP no KMEMLEAK in this kernel"
+fi

@@ -6,6 +6,10 @@
 
 EDU_MODULE=/modules/rust_irqsync_edu.ko
 EDU_DRIVER=/sys/bus/pci/drivers/rust_irqsync_edu
+# Reloads while interrupts fire: irqsync.reloads=N on the kernel command line, 20 by default
+# (the KASAN kernel of make check, where each probe takes seconds, asks for fewer).
+EDU_RELOADS=$(sed -n 's/.*irqsync\.reloads=\([0-9]*\).*/\1/p' /proc/cmdline)
+EDU_RELOADS=${EDU_RELOADS:-20}
 
 # The PCI address of the edu device (vendor 1234, device 11e8), or nothing.
 edu_address() {
@@ -160,12 +164,12 @@ edu_tests() {
 		expect_eq "$(edu_get raised)" 10 "raised after rebind"
 	result $? edu_unbind_with_open_file "unbind with an open debugfs file did not behave"
 
-	# Load and unload 20 times while a writer keeps raising interrupts (and keeps opening the
-	# file, which holds the module for as long as it is open).
+	# Load and unload while a writer keeps raising interrupts (and keeps opening the file, which
+	# holds the module for as long as it is open).
 	(while :; do echo 20 > "$(edu_dir)/raise"; done) 2>/dev/null &
 	writer=$!
 	ok=0
-	for i in $(seq 20); do
+	for i in $(seq $EDU_RELOADS); do
 		sleep 0.1
 		edu_unload_between_writes || { ok=1; echo "edu: rmmod $i failed"; break; }
 		edu_load || { ok=1; echo "edu: insmod $i failed"; break; }
@@ -173,12 +177,33 @@ edu_tests() {
 	kill $writer
 	wait $writer 2>/dev/null
 	[ $ok -eq 0 ] && edu_set raise 100 && [ "$(edu_get raised)" -ge 100 ]
-	result $? edu_reload_20_times_while_firing "rmmod/insmod while interrupts fire failed"
+	result $? edu_reloads_while_firing "rmmod/insmod while interrupts fire failed ($EDU_RELOADS rounds)"
 
 	edu_unload
 	result $? edu_unloads "rmmod failed"
 
-	# Probe with INTx.
+	# Probe with INTx, unless the kernel command line says irqsync.intx=0: on the KASAN kernel
+	# of make check, ACPI's _PRT, which routes the line, runs past ACPICA's 30 s loop limit.
+	if grep -q "irqsync\.intx=0" /proc/cmdline; then
+		for name in edu_probe_with_intx edu_intx_interrupts_factorial_and_dma edu_intx_unloads; do
+			echo "irqsync-test: ok $name # SKIP INTx routing (ACPI _PRT) times out on this kernel"
+		done
+	else
+		edu_intx_tests
+	fi
+
+	# More vectors than the device has: the probe fails with a clear message.
+	dmesg -c >/dev/null
+	insmod $EDU_MODULE vectors=2 && [ ! -d "$(edu_dir)" ] &&
+		dmesg | grep -q "cannot allocate 2 interrupt vector(s)" &&
+		dmesg | grep -q "$EDU: probe .*failed with error -28" &&
+		rmmod rust_irqsync_edu
+	result $? edu_too_many_vectors_refused "asking for 2 vectors did not fail clearly"
+	rmmod rust_irqsync_edu 2>/dev/null
+}
+
+# The INTx half of edu_tests.
+edu_intx_tests() {
 	edu_load use_intx=1 && expect_eq "$(edu_get interrupt_kind)" 0 "interrupt kind" &&
 		grep -q "IO-APIC.*rust_irqsync_edu" /proc/interrupts
 	result $? edu_probe_with_intx "the driver did not bind to the INTx line"
@@ -191,15 +216,6 @@ edu_tests() {
 
 	edu_unload
 	result $? edu_intx_unloads "rmmod failed"
-
-	# More vectors than the device has: the probe fails with a clear message.
-	dmesg -c >/dev/null
-	insmod $EDU_MODULE vectors=2 && [ ! -d "$(edu_dir)" ] &&
-		dmesg | grep -q "cannot allocate 2 interrupt vector(s)" &&
-		dmesg | grep -q "$EDU: probe .*failed with error -28" &&
-		rmmod rust_irqsync_edu
-	result $? edu_too_many_vectors_refused "asking for 2 vectors did not fail clearly"
-	rmmod rust_irqsync_edu 2>/dev/null
 }
 
 # Hot-unplug: the host removes the device with QMP device_del (scripts/hotplug-watcher.sh)

@@ -47,6 +47,7 @@ received_as_sent() {
 
 # Compares the counter deltas of A ($2) with those B sent ($3) for the step $1, both ways, as
 # received_as_sent $4 (exact unless given) says.
+# irqsync-expect: stats_match:ping stats_match:transfer
 compare_counters() {
 	local name=$1 mine=$2 theirs=$3 mode=${4:-exact} extra_ab extra_ba ok_ab ok_ba
 	set -- $mine $theirs
