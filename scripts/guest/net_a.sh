@@ -185,6 +185,22 @@ barrier_a > /dev/null
 wait_peer $NET_B 20 && ping_all $NET_B 100
 result $? traffic_after_reload "lost pings"
 
+# Unbind through sysfs with pings flowing both ways, then bind again.
+barrier_a > /dev/null
+ping -A -w 10 $NET_B > /dev/null 2>&1 &
+flood=$!
+sleep 3
+bdf=$(basename "$(readlink /sys/class/net/$IF/device)")
+echo "$bdf" > /sys/bus/pci/drivers/rust_irqsync_e1000/unbind && [ ! -e /sys/class/net/$IF ]
+result $? unbind_during_traffic "unbind of $bdf failed or left $IF behind"
+wait $flood
+echo "$bdf" > /sys/bus/pci/drivers/rust_irqsync_e1000/bind && ip link set "$IF" up &&
+	ip addr add "$NET_A/24" dev "$IF" && arp -i "$IF" -s "$NET_B" "$MAC_B" && wait_carrier 1 20
+result $? rebind_after_unbind "$bdf did not bind and come up again"
+barrier_a > /dev/null
+wait_peer $NET_B 20 && ping_all $NET_B 100
+result $? traffic_after_rebind "lost pings"
+
 # Hot-unplug: QEMU takes A's NIC away (QMP device_del, asked of the host) while pings flow
 # both ways. The driver lets go of the device; the module then unloads cleanly.
 barrier_a > /dev/null

@@ -45,6 +45,10 @@ barrier_b rmmod
 ping -A -w 10 $NET_A > /dev/null 2>&1
 barrier_b rmmod-done
 
+barrier_b unbind
+ping -A -w 10 $NET_A > /dev/null 2>&1
+barrier_b unbind-done
+
 # A's NIC is unplugged while both send.
 barrier_b unplug
 ping -A -w 8 $NET_A > /dev/null 2>&1

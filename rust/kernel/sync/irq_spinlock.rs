@@ -121,13 +121,33 @@ impl<T: ?Sized> SpinLockIrq<T> {
     #[inline]
     pub fn with_lock<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         let flags = self.lock_irqsave();
+        // SAFETY: This CPU took the lock just above, which returned `flags`.
+        unsafe { self.run_locked(flags, f) }
+    }
 
+    /// Runs `f` with the lock taken the way kernels without lockdep take it when it is busy
+    /// (waiting, and reporting a long wait), on any kernel but `CONFIG_PREEMPT_RT`: for the
+    /// KUnit suite, which runs on a lockdep kernel.
+    #[cfg(all(CONFIG_RUST_IRQ_SYNC_KUNIT_TEST, not(CONFIG_PREEMPT_RT)))]
+    pub(crate) fn with_lock_contended<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        let flags = self.lock_contended();
+        // SAFETY: This CPU took the lock just above, which returned `flags`.
+        unsafe { self.run_locked(flags, f) }
+    }
+
+    /// Runs `f` on the data, then releases the lock and restores the interrupt state `flags`.
+    ///
+    /// # Safety
+    ///
+    /// This CPU holds the lock, taken as `spin_lock_irqsave()` does, which returned `flags`.
+    #[inline]
+    unsafe fn run_locked<R>(&self, flags: c_ulong, f: impl FnOnce(&mut T) -> R) -> R {
         // SAFETY: The lock is held, so by the type invariant no other CPU or interrupt handler
         // accesses `data` until it is released below; the reference does not escape `f`.
         let result = f(unsafe { &mut *self.data.get() });
 
-        // SAFETY: This CPU took the lock above with `spin_lock_irqsave()`, which returned `flags`,
-        // and every lock `f` took has been released by the time `f` returned.
+        // SAFETY: This CPU took the lock with `flags`, as the caller guarantees, and every lock
+        // `f` took has been released by the time `f` returned.
         unsafe { bindings::spin_unlock_irqrestore(self.state.get(), flags) };
 
         result
@@ -163,7 +183,8 @@ impl<T: ?Sized> SpinLockIrq<T> {
     /// Tries again with interrupts enabled between tries. After [`SpinLockIrq::LONG_WAIT_MS`]
     /// it reports the wait once for the lock, then queues for the lock as `spin_lock_irqsave()`
     /// does. Returns the saved interrupt state.
-    #[cfg(not(any(CONFIG_PROVE_LOCKING, CONFIG_PREEMPT_RT)))]
+    #[cfg(not(CONFIG_PREEMPT_RT))]
+    #[cfg_attr(CONFIG_PROVE_LOCKING, allow(dead_code))]
     #[cold]
     #[inline(never)]
     fn lock_contended(&self) -> c_ulong {
@@ -204,8 +225,8 @@ impl<T: ?Sized> SpinLockIrq<T> {
     }
 
     /// Returns whether a CPU waited for the lock for over [`SpinLockIrq::LONG_WAIT_MS`] and
-    /// reported it; always false with lockdep, which reports taking the lock again instead,
-    /// and on `CONFIG_PREEMPT_RT`, where waiting for the lock sleeps.
+    /// reported it. With lockdep, which reports taking the lock again instead, and on
+    /// `CONFIG_PREEMPT_RT`, where waiting for the lock sleeps, locks are not watched.
     pub fn long_wait_reported(&self) -> bool {
         self.long_wait_reported.load(Ordering::Relaxed)
     }
