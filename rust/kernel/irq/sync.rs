@@ -222,8 +222,8 @@ impl<T> Shared<T> {
     ///
     /// Service routines and synchronized closures run with local interrupts disabled, or on
     /// `CONFIG_PREEMPT_RT` with the lock held by their task; from there, `method` would sleep
-    /// in atomic context or wait for itself for ever. The first
-    /// time that happens the object warns, naming itself and the method.
+    /// in atomic context or wait for itself for ever. The first time that happens the object
+    /// warns, naming itself and the method.
     fn may_block(&self, method: &str) -> bool {
         // On `CONFIG_PREEMPT_RT` routines and closures run with interrupts enabled, holding the
         // lock as its owner.
