@@ -522,6 +522,7 @@ impl<T: Send + 'static> InterruptSync<T> {
     /// This is PortCls's `CallSynchronizedRoutine()` and NDIS's
     /// `NdisMSynchronizeWithInterruptEx()`; the result may be of any type, a [`Result`]
     /// included. Works whether or not the object is connected.
+    #[inline]
     pub fn call_synchronized<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         self.shared.protected.with_lock(|p| f(&mut p.state))
     }

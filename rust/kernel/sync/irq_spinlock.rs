@@ -38,9 +38,9 @@ pub use new_spinlock_irq;
 ///
 /// The closure runs in atomic context: it must not sleep, and it must not take the same lock
 /// again, which would wait for itself for ever. Lockdep and `CONFIG_DEBUG_ATOMIC_SLEEP` report
-/// both. Kernels without lockdep take the lock with a try first; a CPU that then waits for it
-/// for over [`SpinLockIrq::LONG_WAIT_MS`] warns, once per lock and naming it, that its holder
-/// took it again or holds it far too long, rather than hang silently.
+/// both. Kernels without lockdep look at the lock before they take it; a CPU that finds it busy
+/// and waits for it for over [`SpinLockIrq::LONG_WAIT_MS`] warns, once per lock and naming it,
+/// that its holder took it again or holds it far too long, rather than hang silently.
 ///
 /// On `CONFIG_PREEMPT_RT` a `spinlock_t` is a sleeping lock and interrupts stay enabled while it
 /// is held; it is still correct against interrupt handlers because those are force-threaded
@@ -157,8 +157,10 @@ impl<T: ?Sized> SpinLockIrq<T> {
     ///
     /// With lockdep, directly: lockdep checks every acquisition, and reports taking the lock
     /// again at once. On `CONFIG_PREEMPT_RT` too: the lock sleeps there, and must not be
-    /// spun on. Otherwise a `spin_trylock_irqsave()` first, as cheap; if the lock is busy,
-    /// `lock_contended()` waits for it.
+    /// spun on. Otherwise it looks at the lock first: a free lock is taken directly, and a busy
+    /// one, held by another CPU or by this one if it was taken again, is waited for by
+    /// `lock_contended()`. A lock taken by another CPU between the look and the taking is
+    /// waited for as `spin_lock_irqsave()` does; a lock taken again is always seen busy.
     #[inline]
     fn lock_irqsave(&self) -> c_ulong {
         #[cfg(any(CONFIG_PROVE_LOCKING, CONFIG_PREEMPT_RT))]
@@ -168,14 +170,36 @@ impl<T: ?Sized> SpinLockIrq<T> {
         }
         #[cfg(not(any(CONFIG_PROVE_LOCKING, CONFIG_PREEMPT_RT)))]
         {
-            let mut flags = 0;
-            // SAFETY: By the type invariant `state` is initialised; `flags` is a valid place for
-            // the saved state.
-            if unsafe { bindings::spin_trylock_irqsave(self.state.get(), &mut flags) } {
-                return flags;
+            if !self.looks_locked() {
+                // SAFETY: By the type invariant `state` is initialised.
+                return unsafe { bindings::spin_lock_irqsave(self.state.get()) };
             }
             self.lock_contended()
         }
+    }
+
+    /// Returns whether the lock is held (`spin_is_locked()`), without a call: a look, which may
+    /// be stale by the time it returns.
+    #[cfg(all(CONFIG_QUEUED_SPINLOCKS, not(CONFIG_PREEMPT_RT)))]
+    #[cfg_attr(CONFIG_PROVE_LOCKING, allow(dead_code))]
+    #[inline]
+    fn looks_locked(&self) -> bool {
+        let word = self.state.get().cast::<core::sync::atomic::AtomicU32>();
+        // SAFETY: By the type invariant `state` is initialised. Without `CONFIG_PREEMPT_RT` a
+        // `spinlock_t` starts with its `raw_spinlock_t`, which starts with its
+        // `arch_spinlock_t`: with `CONFIG_QUEUED_SPINLOCKS` a `qspinlock`, a 32-bit word that C
+        // changes only atomically and that is zero when the lock is free
+        // (`queued_spin_is_locked()`).
+        unsafe { (*word).load(Ordering::Relaxed) != 0 }
+    }
+
+    /// Returns false: without `CONFIG_QUEUED_SPINLOCKS` there is no look at the lock as cheap
+    /// as taking it, so it is taken directly, unwatched.
+    #[cfg(all(not(CONFIG_QUEUED_SPINLOCKS), not(CONFIG_PREEMPT_RT)))]
+    #[cfg_attr(CONFIG_PROVE_LOCKING, allow(dead_code))]
+    #[inline]
+    fn looks_locked(&self) -> bool {
+        false
     }
 
     /// Waits for the lock, which another CPU or this one holds, and takes it.
