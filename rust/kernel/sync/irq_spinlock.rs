@@ -38,9 +38,10 @@ pub use new_spinlock_irq;
 ///
 /// The closure runs in atomic context: it must not sleep, and it must not take the same lock
 /// again, which would wait for itself for ever. Lockdep and `CONFIG_DEBUG_ATOMIC_SLEEP` report
-/// both. Kernels without lockdep look at the lock before they take it; a CPU that finds it busy
-/// and waits for it for over [`SpinLockIrq::LONG_WAIT_MS`] warns, once per lock and naming it,
-/// that its holder took it again or holds it far too long, rather than hang silently.
+/// both. Kernels without lockdep but with `CONFIG_RUST_IRQ_SYNC_LOCK_WATCH` look at the lock
+/// before they take it; a CPU that finds it busy and waits for it for over
+/// [`SpinLockIrq::LONG_WAIT_MS`] warns, once per lock and naming it, that its holder took it
+/// again or holds it far too long, rather than hang silently.
 ///
 /// On `CONFIG_PREEMPT_RT` a `spinlock_t` is a sleeping lock and interrupts stay enabled while it
 /// is held; it is still correct against interrupt handlers because those are force-threaded
@@ -118,7 +119,7 @@ impl<T: ?Sized> SpinLockIrq<T> {
     /// Runs `f` with the lock held and local interrupts disabled, and returns what `f` returns.
     ///
     /// The interrupt state saved on entry is restored when `f` returns.
-    #[inline]
+    #[inline(always)]
     pub fn with_lock<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         let flags = self.lock_irqsave();
         // SAFETY: This CPU took the lock just above, which returned `flags`.
@@ -140,7 +141,7 @@ impl<T: ?Sized> SpinLockIrq<T> {
     /// # Safety
     ///
     /// This CPU holds the lock, taken as `spin_lock_irqsave()` does, which returned `flags`.
-    #[inline]
+    #[inline(always)]
     unsafe fn run_locked<R>(&self, flags: c_ulong, f: impl FnOnce(&mut T) -> R) -> R {
         // SAFETY: The lock is held, so by the type invariant no other CPU or interrupt handler
         // accesses `data` until it is released below; the reference does not escape `f`.
@@ -148,31 +149,33 @@ impl<T: ?Sized> SpinLockIrq<T> {
 
         // SAFETY: This CPU took the lock with `flags`, as the caller guarantees, and every lock
         // `f` took has been released by the time `f` returned.
-        unsafe { bindings::spin_unlock_irqrestore(self.state.get(), flags) };
+        unsafe { ops::unlock_irqrestore(self.state.get(), flags) };
 
         result
     }
 
     /// Takes the lock with `spin_lock_irqsave()` and returns the saved interrupt state.
     ///
-    /// With lockdep, directly: lockdep checks every acquisition, and reports taking the lock
-    /// again at once. On `CONFIG_PREEMPT_RT` too: the lock sleeps there, and must not be
-    /// spun on. Otherwise it looks at the lock first: a free lock is taken directly, and a busy
-    /// one, held by another CPU or by this one if it was taken again, is waited for by
-    /// `lock_contended()`. A lock taken by another CPU between the look and the taking is
-    /// waited for as `spin_lock_irqsave()` does; a lock taken again is always seen busy.
-    #[inline]
+    /// Without `CONFIG_RUST_IRQ_SYNC_LOCK_WATCH`, directly, as C does: with lockdep, which
+    /// checks every acquisition and reports taking the lock again at once; on
+    /// `CONFIG_PREEMPT_RT`, where the lock sleeps and must not be spun on; and where the
+    /// watch's cost (a load and a branch) was not chosen. With the watch, it looks at the lock
+    /// first: a free lock is taken directly, and a busy one, held by another CPU or by this one
+    /// if it was taken again, is waited for by `lock_contended()`. A lock taken by another CPU
+    /// between the look and the taking is waited for as `spin_lock_irqsave()` does; a lock
+    /// taken again is always seen busy.
+    #[inline(always)]
     fn lock_irqsave(&self) -> c_ulong {
-        #[cfg(any(CONFIG_PROVE_LOCKING, CONFIG_PREEMPT_RT))]
+        #[cfg(not(CONFIG_RUST_IRQ_SYNC_LOCK_WATCH))]
         {
             // SAFETY: By the type invariant `state` is initialised.
-            unsafe { bindings::spin_lock_irqsave(self.state.get()) }
+            unsafe { ops::lock_irqsave(self.state.get()) }
         }
-        #[cfg(not(any(CONFIG_PROVE_LOCKING, CONFIG_PREEMPT_RT)))]
+        #[cfg(CONFIG_RUST_IRQ_SYNC_LOCK_WATCH)]
         {
             if !self.looks_locked() {
                 // SAFETY: By the type invariant `state` is initialised.
-                return unsafe { bindings::spin_lock_irqsave(self.state.get()) };
+                return unsafe { ops::lock_irqsave(self.state.get()) };
             }
             self.lock_contended()
         }
@@ -180,9 +183,8 @@ impl<T: ?Sized> SpinLockIrq<T> {
 
     /// Returns whether the lock is held (`spin_is_locked()`), without a call: a look, which may
     /// be stale by the time it returns.
-    #[cfg(all(CONFIG_QUEUED_SPINLOCKS, not(CONFIG_PREEMPT_RT)))]
-    #[cfg_attr(CONFIG_PROVE_LOCKING, allow(dead_code))]
-    #[inline]
+    #[cfg(all(CONFIG_RUST_IRQ_SYNC_LOCK_WATCH, CONFIG_QUEUED_SPINLOCKS))]
+    #[inline(always)]
     fn looks_locked(&self) -> bool {
         let word = self.state.get().cast::<core::sync::atomic::AtomicU32>();
         // SAFETY: By the type invariant `state` is initialised. Without `CONFIG_PREEMPT_RT` a
@@ -195,9 +197,8 @@ impl<T: ?Sized> SpinLockIrq<T> {
 
     /// Returns false: without `CONFIG_QUEUED_SPINLOCKS` there is no look at the lock as cheap
     /// as taking it, so it is taken directly, unwatched.
-    #[cfg(all(not(CONFIG_QUEUED_SPINLOCKS), not(CONFIG_PREEMPT_RT)))]
-    #[cfg_attr(CONFIG_PROVE_LOCKING, allow(dead_code))]
-    #[inline]
+    #[cfg(all(CONFIG_RUST_IRQ_SYNC_LOCK_WATCH, not(CONFIG_QUEUED_SPINLOCKS)))]
+    #[inline(always)]
     fn looks_locked(&self) -> bool {
         false
     }
@@ -208,7 +209,7 @@ impl<T: ?Sized> SpinLockIrq<T> {
     /// it reports the wait once for the lock, then queues for the lock as `spin_lock_irqsave()`
     /// does. Returns the saved interrupt state.
     #[cfg(not(CONFIG_PREEMPT_RT))]
-    #[cfg_attr(CONFIG_PROVE_LOCKING, allow(dead_code))]
+    #[cfg_attr(not(CONFIG_RUST_IRQ_SYNC_LOCK_WATCH), allow(dead_code))]
     #[cold]
     #[inline(never)]
     fn lock_contended(&self) -> c_ulong {
@@ -235,7 +236,7 @@ impl<T: ?Sized> SpinLockIrq<T> {
             );
         }
         // SAFETY: By the type invariant `state` is initialised.
-        unsafe { bindings::spin_lock_irqsave(self.state.get()) }
+        unsafe { ops::lock_irqsave(self.state.get()) }
     }
 
     /// Returns whether the current task holds the lock.
@@ -249,8 +250,9 @@ impl<T: ?Sized> SpinLockIrq<T> {
     }
 
     /// Returns whether a CPU waited for the lock for over [`SpinLockIrq::LONG_WAIT_MS`] and
-    /// reported it. With lockdep, which reports taking the lock again instead, and on
-    /// `CONFIG_PREEMPT_RT`, where waiting for the lock sleeps, locks are not watched.
+    /// reported it. Locks are watched only with `CONFIG_RUST_IRQ_SYNC_LOCK_WATCH`: not with
+    /// lockdep, which reports taking the lock again instead, nor on `CONFIG_PREEMPT_RT`, where
+    /// waiting for the lock sleeps.
     pub fn long_wait_reported(&self) -> bool {
         self.long_wait_reported.load(Ordering::Relaxed)
     }
@@ -276,18 +278,122 @@ impl<T: ?Sized> SpinLockIrq<T> {
     /// this skips the check [`SpinLockIrq::with_lock_irqs_disabled`] makes. Called with
     /// interrupts enabled, an interrupt that takes the same lock on this CPU would deadlock,
     /// which lockdep reports; hence only the crate's handlers use it.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn with_lock_in_handler<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         // SAFETY: By the type invariant `state` is initialised.
-        unsafe { bindings::spin_lock(self.state.get()) };
+        unsafe { ops::lock(self.state.get()) };
 
         // SAFETY: The lock is held, so by the type invariant no one else accesses `data` until it
         // is released below; an interrupt that wanted it on this CPU would spin, not reach it.
         let result = f(unsafe { &mut *self.data.get() });
 
         // SAFETY: This CPU took the lock above with `spin_lock()`.
-        unsafe { bindings::spin_unlock(self.state.get()) };
+        unsafe { ops::unlock(self.state.get()) };
 
         result
+    }
+}
+
+/// The C operations on a `spinlock_t` that [`SpinLockIrq`] uses, called as directly as C calls
+/// them.
+///
+/// `spin_lock_irqsave()` and its kin are macros and inline functions, which Rust reaches through
+/// the helpers of `rust/helpers/`, at the cost of one more call. Where a `spinlock_t` is a
+/// `raw_spinlock_t` (not `CONFIG_PREEMPT_RT`) and the configuration keeps the `_raw_spin_*()`
+/// function an operation comes down to out of line (its `CONFIG_INLINE_SPIN_*` is not set, as on
+/// x86), the operation calls that function itself, as the C macro does. `spin_unlock()` is out of
+/// line only with `CONFIG_UNINLINE_SPIN_UNLOCK` (preemptible or debugging kernels); elsewhere C
+/// inlines it to a store, and Rust calls the helper.
+mod ops {
+    use crate::{bindings, ffi::c_ulong};
+
+    /// Returns the `raw_spinlock_t` of `lock`.
+    #[cfg(not(CONFIG_PREEMPT_RT))]
+    #[inline(always)]
+    fn raw(lock: *mut bindings::spinlock_t) -> *mut bindings::raw_spinlock_t {
+        // Without `CONFIG_PREEMPT_RT` a `spinlock_t` is a union whose `raw_spinlock_t` member,
+        // `rlock`, is at offset 0 (`include/linux/spinlock_types.h`).
+        lock.cast()
+    }
+
+    /// `spin_lock_irqsave()`: returns the saved interrupt state.
+    ///
+    /// # Safety
+    ///
+    /// `lock` points to an initialised `spinlock_t`.
+    #[inline(always)]
+    pub(super) unsafe fn lock_irqsave(lock: *mut bindings::spinlock_t) -> c_ulong {
+        #[cfg(not(any(CONFIG_PREEMPT_RT, CONFIG_INLINE_SPIN_LOCK_IRQSAVE)))]
+        {
+            // SAFETY: `raw(lock)` is the initialised `raw_spinlock_t` of the caller's lock, which
+            // is what `spin_lock_irqsave()` passes to this function.
+            unsafe { bindings::_raw_spin_lock_irqsave(raw(lock)) }
+        }
+        #[cfg(any(CONFIG_PREEMPT_RT, CONFIG_INLINE_SPIN_LOCK_IRQSAVE))]
+        {
+            // SAFETY: The caller passes an initialised `spinlock_t`.
+            unsafe { bindings::spin_lock_irqsave(lock) }
+        }
+    }
+
+    /// `spin_unlock_irqrestore()`.
+    ///
+    /// # Safety
+    ///
+    /// This CPU holds `lock`, taken with [`lock_irqsave`], which returned `flags`.
+    #[inline(always)]
+    pub(super) unsafe fn unlock_irqrestore(lock: *mut bindings::spinlock_t, flags: c_ulong) {
+        #[cfg(not(any(CONFIG_PREEMPT_RT, CONFIG_INLINE_SPIN_UNLOCK_IRQRESTORE)))]
+        {
+            // SAFETY: This CPU holds the `raw_spinlock_t` of the caller's lock, taken by
+            // `_raw_spin_lock_irqsave()`, which returned `flags`.
+            unsafe { bindings::_raw_spin_unlock_irqrestore(raw(lock), flags) }
+        }
+        #[cfg(any(CONFIG_PREEMPT_RT, CONFIG_INLINE_SPIN_UNLOCK_IRQRESTORE))]
+        {
+            // SAFETY: This CPU holds `lock`, taken with the state `flags`, as the caller
+            // guarantees.
+            unsafe { bindings::spin_unlock_irqrestore(lock, flags) }
+        }
+    }
+
+    /// `spin_lock()`.
+    ///
+    /// # Safety
+    ///
+    /// `lock` points to an initialised `spinlock_t`.
+    #[inline(always)]
+    pub(super) unsafe fn lock(lock: *mut bindings::spinlock_t) {
+        #[cfg(not(any(CONFIG_PREEMPT_RT, CONFIG_INLINE_SPIN_LOCK)))]
+        {
+            // SAFETY: `raw(lock)` is the initialised `raw_spinlock_t` of the caller's lock, which
+            // is what `spin_lock()` passes to this function.
+            unsafe { bindings::_raw_spin_lock(raw(lock)) }
+        }
+        #[cfg(any(CONFIG_PREEMPT_RT, CONFIG_INLINE_SPIN_LOCK))]
+        {
+            // SAFETY: The caller passes an initialised `spinlock_t`.
+            unsafe { bindings::spin_lock(lock) }
+        }
+    }
+
+    /// `spin_unlock()`.
+    ///
+    /// # Safety
+    ///
+    /// This CPU holds `lock`, taken with [`lock`].
+    #[inline(always)]
+    pub(super) unsafe fn unlock(lock: *mut bindings::spinlock_t) {
+        #[cfg(all(CONFIG_UNINLINE_SPIN_UNLOCK, not(CONFIG_PREEMPT_RT)))]
+        {
+            // SAFETY: This CPU holds the `raw_spinlock_t` of the caller's lock, taken by
+            // `_raw_spin_lock()`.
+            unsafe { bindings::_raw_spin_unlock(raw(lock)) }
+        }
+        #[cfg(any(not(CONFIG_UNINLINE_SPIN_UNLOCK), CONFIG_PREEMPT_RT))]
+        {
+            // SAFETY: This CPU holds `lock`, as the caller guarantees.
+            unsafe { bindings::spin_unlock(lock) }
+        }
     }
 }
