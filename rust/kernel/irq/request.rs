@@ -30,6 +30,7 @@ pub enum IrqReturn {
 
 impl IrqReturn {
     /// Returns [`IrqReturn::Handled`] if `handled` is true, [`IrqReturn::None`] otherwise.
+    #[inline]
     pub const fn from_handled(handled: bool) -> IrqReturn {
         if handled {
             IrqReturn::Handled
@@ -39,6 +40,7 @@ impl IrqReturn {
     }
 
     /// Returns whether this is [`IrqReturn::Handled`].
+    #[inline]
     pub const fn is_handled(self) -> bool {
         matches!(self, IrqReturn::Handled)
     }

@@ -133,7 +133,28 @@ type Chain<T> = Option<KBox<RoutineNode<T>>>;
 struct Protected<T> {
     state: T,
     chains: KVec<Chain<T>>,
-    statistics: Statistics,
+    counters: Counters,
+}
+
+/// The counters behind [`Statistics`], kept so that counting an interrupt is one increment
+/// wherever dispatch ends: every interrupt counts in `dispatched`, and only those no routine
+/// handled in `unhandled` too. All wrap rather than overflow (an interrupt handler must not
+/// panic), but `repeat_limit_hits`, which saturates so that its first hit is reported once.
+#[derive(Clone, Copy, Default)]
+struct Counters {
+    dispatched: u64,
+    unhandled: u64,
+    repeat_limit_hits: u64,
+}
+
+impl From<Counters> for Statistics {
+    fn from(counters: Counters) -> Self {
+        Statistics {
+            handled: counters.dispatched.wrapping_sub(counters.unhandled),
+            unhandled: counters.unhandled,
+            repeat_limit_hits: counters.repeat_limit_hits,
+        }
+    }
 }
 
 impl<T> Protected<T> {
@@ -150,51 +171,86 @@ impl<T> Protected<T> {
         *link = Some(node);
     }
 
-    /// Calls the routines in order, stopping at the first that handles if `stop_at_handled`.
-    /// Returns whether any routine handled the interrupt.
-    #[inline]
-    fn run_pass(&mut self, message: usize, stop_at_handled: bool) -> bool {
-        let mut handled = false;
-        let mut node = self.chains[message].as_deref_mut();
+    /// Calls the routines of `message` in order until one handles the interrupt
+    /// ([`DispatchMode::Normal`]), counts the interrupt, and returns what to tell the kernel.
+    ///
+    /// # Safety
+    ///
+    /// `message` is the index of a line of the object.
+    #[inline(always)]
+    unsafe fn dispatch_until_handled(&mut self, message: usize) -> IrqReturn {
+        // SAFETY: By the type invariant there is one chain per line, and the caller passes the
+        // index of a line.
+        let mut node = unsafe { self.chains.get_unchecked_mut(message) }.as_deref_mut();
         while let Some(current) = node {
             if (current.routine)(&mut self.state).is_handled() {
-                handled = true;
-                if stop_at_handled {
-                    break;
-                }
+                return IrqReturn::Handled;
             }
             node = current.next.as_deref_mut();
         }
-        handled
+        self.unhandled()
     }
 
-    /// Dispatches one interrupt. Returns what to tell the kernel, and whether this interrupt is
-    /// the first to reach [`MAX_REPEAT_PASSES`].
-    #[inline]
-    fn dispatch(&mut self, message: usize, mode: DispatchMode) -> (IrqReturn, bool) {
-        let mut first_limit_hit = false;
-        let handled = match mode {
-            DispatchMode::Normal => self.run_pass(message, true),
-            DispatchMode::All => self.run_pass(message, false),
-            DispatchMode::Repeat => {
-                let mut passes = 0;
-                while passes < MAX_REPEAT_PASSES && self.run_pass(message, false) {
-                    passes += 1;
-                }
-                if passes == MAX_REPEAT_PASSES {
-                    self.statistics.repeat_limit_hits += 1;
-                    first_limit_hit = self.statistics.repeat_limit_hits == 1;
-                }
-                passes > 0
-            }
-        };
-
-        if handled {
-            self.statistics.handled += 1;
-        } else {
-            self.statistics.unhandled += 1;
+    /// Calls every routine of `message` once, in order ([`DispatchMode::All`], and one pass of
+    /// [`DispatchMode::Repeat`]). Returns whether any handled the interrupt.
+    ///
+    /// # Safety
+    ///
+    /// `message` is the index of a line of the object.
+    #[inline(always)]
+    unsafe fn run_all(&mut self, message: usize) -> bool {
+        // `IrqReturn::None` is 0 and `IrqReturn::Handled` is not: or-ing them is one instruction
+        // per routine, as in C.
+        let mut returned = 0;
+        // SAFETY: By the type invariant there is one chain per line, and the caller passes the
+        // index of a line.
+        let mut node = unsafe { self.chains.get_unchecked_mut(message) }.as_deref_mut();
+        while let Some(current) = node {
+            returned |= (current.routine)(&mut self.state) as u32;
+            node = current.next.as_deref_mut();
         }
-        (IrqReturn::from_handled(handled), first_limit_hit)
+        returned != IrqReturn::None as u32
+    }
+
+    /// Makes the passes of [`DispatchMode::Repeat`]. Returns whether any routine handled the
+    /// interrupt, and whether this interrupt is the first to reach [`MAX_REPEAT_PASSES`].
+    ///
+    /// Out of line, so that the other modes' path stays short.
+    ///
+    /// # Safety
+    ///
+    /// `message` is the index of a line of the object.
+    #[inline(never)]
+    unsafe fn run_passes(&mut self, message: usize) -> (bool, bool) {
+        let mut passes = 0;
+        // SAFETY: The caller passes the index of a line.
+        while passes < MAX_REPEAT_PASSES && unsafe { self.run_all(message) } {
+            passes += 1;
+        }
+        let mut first_limit_hit = false;
+        if passes == MAX_REPEAT_PASSES {
+            // Saturates, so that the first hit is reported once.
+            self.counters.repeat_limit_hits = self.counters.repeat_limit_hits.saturating_add(1);
+            first_limit_hit = self.counters.repeat_limit_hits == 1;
+        }
+        (passes > 0, first_limit_hit)
+    }
+
+    /// Counts an interrupt no routine handled, and returns what to tell the kernel about it.
+    #[inline(always)]
+    fn unhandled(&mut self) -> IrqReturn {
+        self.counters.unhandled = self.counters.unhandled.wrapping_add(1);
+        IrqReturn::None
+    }
+
+    /// Counts an interrupt as handled or not, and returns what to tell the kernel.
+    #[inline(always)]
+    fn count(&mut self, handled: bool) -> IrqReturn {
+        if handled {
+            IrqReturn::Handled
+        } else {
+            self.unhandled()
+        }
     }
 }
 
@@ -240,53 +296,106 @@ impl<T> Shared<T> {
         false
     }
 
-    /// Dispatches an interrupt of line `message`; called by its handler only.
-    #[inline]
-    fn service(&self, message: usize) -> IrqReturn {
+    /// Dispatches an interrupt of line `message` in mode `MODE`; called by its handler only.
+    ///
+    /// # Safety
+    ///
+    /// `message` is the index of a line of the object.
+    #[inline(always)]
+    unsafe fn service<const MODE: u8>(&self, message: usize) -> IrqReturn {
         // Handlers run with local interrupts disabled: no need to save and restore them.
-        let (ret, first_limit_hit) = self
-            .protected
-            .with_lock_in_handler(|p| p.dispatch(message, self.mode));
-        if first_limit_hit {
-            pr_warn!(
-                "{} (irq {}): service routines still busy after {} passes, the device may be stuck\n",
-                self.name,
-                self.lines[message],
-                MAX_REPEAT_PASSES
-            );
-        }
-        ret
+        self.protected.with_lock_in_handler(|p| {
+            p.counters.dispatched = p.counters.dispatched.wrapping_add(1);
+            let handled = match MODE {
+                // SAFETY: The caller passes the index of a line.
+                NORMAL => return unsafe { p.dispatch_until_handled(message) },
+                // SAFETY: The caller passes the index of a line.
+                ALL => unsafe { p.run_all(message) },
+                _ => {
+                    // SAFETY: The caller passes the index of a line.
+                    let (handled, first_limit_hit) = unsafe { p.run_passes(message) };
+                    if first_limit_hit {
+                        self.report_stuck(message);
+                    }
+                    handled
+                }
+            };
+            p.count(handled)
+        })
+    }
+
+    /// Reports that [`DispatchMode::Repeat`] stopped at [`MAX_REPEAT_PASSES`] on line
+    /// `message`. Called under the lock, from the handler: `printk()` may be called from any
+    /// context.
+    #[cold]
+    #[inline(never)]
+    fn report_stuck(&self, message: usize) {
+        pr_warn!(
+            "{} (irq {}): service routines still busy after {} passes, the device may be stuck\n",
+            self.name,
+            self.lines.get(message).copied().unwrap_or_default(),
+            MAX_REPEAT_PASSES
+        );
     }
 }
 
+/// The dispatch modes as the constant parameter of [`ServiceHandler`].
+const NORMAL: u8 = 0;
+const ALL: u8 = 1;
+const REPEAT: u8 = 2;
+
 /// The handler an [`InterruptSync`] registers when it connects.
+///
+/// Its type names the dispatch mode `MODE` ([`NORMAL`], [`ALL`] or [`REPEAT`]), so that the code
+/// of each handler is that mode's dispatch alone, with no test of the mode.
 ///
 /// # Invariants
 ///
 /// `shared` points to the `shared` field of a pinned [`InterruptSync`] that disconnects, and so
-/// drops this handler, before that field is dropped. `message` is the index of a line of it.
-struct ServiceHandler<T> {
+/// drops this handler, before that field is dropped. `message` is the index of a line of it,
+/// and `MODE` its mode.
+struct ServiceHandler<T, const MODE: u8> {
     shared: NonNull<Shared<T>>,
     message: usize,
 }
 
 // SAFETY: `ServiceHandler` only gives shared access to a `Shared<T>`, whose mutable parts are
 // behind a `SpinLockIrq` that is `Send` and `Sync` when `T` is `Send`.
-unsafe impl<T: Send> Send for ServiceHandler<T> {}
+unsafe impl<T: Send, const MODE: u8> Send for ServiceHandler<T, MODE> {}
 
 // SAFETY: As above: calling the handler from several CPUs at once only takes the lock.
-unsafe impl<T: Send> Sync for ServiceHandler<T> {}
+unsafe impl<T: Send, const MODE: u8> Sync for ServiceHandler<T, MODE> {}
 
-impl<T: Send> Handler for ServiceHandler<T> {
-    #[inline]
+impl<T: Send, const MODE: u8> Handler for ServiceHandler<T, MODE> {
+    #[inline(always)]
     fn handle_irq(&self) -> IrqReturn {
         // SAFETY: By the type invariant `shared` is valid as long as the handler exists.
-        unsafe { self.shared.as_ref() }.service(self.message)
+        let shared = unsafe { self.shared.as_ref() };
+        // SAFETY: By the type invariant `message` is the index of a line of the object.
+        unsafe { shared.service::<MODE>(self.message) }
+    }
+}
+
+/// A requested line of a connected [`InterruptSync`], whose handler has the object's mode.
+enum ConnectedLine<T: Send + 'static> {
+    Normal(Pin<KBox<Registration<ServiceHandler<T, NORMAL>>>>),
+    All(Pin<KBox<Registration<ServiceHandler<T, ALL>>>>),
+    Repeat(Pin<KBox<Registration<ServiceHandler<T, REPEAT>>>>),
+}
+
+impl<T: Send + 'static> ConnectedLine<T> {
+    /// Waits until no handler of the line runs on any CPU.
+    fn synchronize(&self) {
+        match self {
+            ConnectedLine::Normal(registration) => registration.synchronize(),
+            ConnectedLine::All(registration) => registration.synchronize(),
+            ConnectedLine::Repeat(registration) => registration.synchronize(),
+        }
     }
 }
 
 /// The lines of a connected [`InterruptSync`], one registration each: dropping it frees them.
-struct Connection<T: Send + 'static>(KVec<Pin<KBox<Registration<ServiceHandler<T>>>>>);
+struct Connection<T: Send + 'static>(KVec<ConnectedLine<T>>);
 
 /// An interrupt synchronization object: device state `T` shared by an ordered chain of interrupt
 /// service routines and process context, under one interrupt-safe spinlock.
@@ -445,7 +554,7 @@ impl<T: Send + 'static> InterruptSync<T> {
         let protected = Protected {
             state,
             chains,
-            statistics: Statistics::default(),
+            counters: Counters::default(),
         };
         Ok((line_list, protected))
     }
@@ -529,7 +638,7 @@ impl<T: Send + 'static> InterruptSync<T> {
 
     /// Returns the counters of the interrupts dispatched so far, on all lines.
     pub fn statistics(&self) -> Statistics {
-        self.shared.protected.with_lock(|p| p.statistics)
+        self.shared.protected.with_lock(|p| p.counters.into())
     }
 
     /// Requests the lines with `flags`, so that their interrupts reach the routines.
@@ -550,22 +659,38 @@ impl<T: Send + 'static> InterruptSync<T> {
 
         let mut registrations = KVec::with_capacity(self.shared.lines.len(), GFP_KERNEL)?;
         for (message, &line) in self.shared.lines.iter().enumerate() {
-            // INVARIANT: By the type invariant `self` is pinned, so `shared` keeps its address,
-            // and `drop` disconnects before `shared` is dropped.
-            let handler = ServiceHandler {
-                shared: NonNull::from(&self.shared),
-                message,
-            };
             // On error, dropping `registrations` frees the lines requested so far.
-            let registration = KBox::pin_init(
-                Registration::new(line, flags, self.shared.name, handler),
-                GFP_KERNEL,
-            )?;
+            let registration = match self.shared.mode {
+                DispatchMode::Normal => ConnectedLine::Normal(self.request(message, line, flags)?),
+                DispatchMode::All => ConnectedLine::All(self.request(message, line, flags)?),
+                DispatchMode::Repeat => ConnectedLine::Repeat(self.request(message, line, flags)?),
+            };
             registrations.push(registration, GFP_KERNEL)?;
         }
         *connection = Connection(registrations);
         self.shared.connected.store(true, Ordering::Release);
         Ok(())
+    }
+
+    /// Requests line `line`, the line of index `message`, with a handler of mode `MODE`, which
+    /// must be the object's.
+    fn request<const MODE: u8>(
+        &self,
+        message: usize,
+        line: u32,
+        flags: Flags,
+    ) -> Result<Pin<KBox<Registration<ServiceHandler<T, MODE>>>>> {
+        // INVARIANT: By the type invariant `self` is pinned, so `shared` keeps its address, and
+        // `drop` disconnects before `shared` is dropped; the caller passes the index of a line
+        // and the object's mode.
+        let handler = ServiceHandler {
+            shared: NonNull::from(&self.shared),
+            message,
+        };
+        KBox::pin_init(
+            Registration::new(line, flags, self.shared.name, handler),
+            GFP_KERNEL,
+        )
     }
 
     /// Frees the lines. Does nothing if the object is not connected.
