@@ -23,9 +23,20 @@ pub fn usleep_range(min_us: u64, max_us: u64) {
 ///
 /// Long loops in process context call it on each round, so that they do not keep other tasks
 /// off the CPU on kernels without full preemption. Returns whether it rescheduled.
+#[inline]
 pub fn cond_resched() -> bool {
-    // SAFETY: Process context only, which callers guarantee as this function documents.
-    unsafe { bindings::cond_resched() != 0 }
+    // Without preemption, debugging or live patching the C macro comes down to a call of
+    // `__cond_resched()`: called directly, as C does, rather than through the helper.
+    #[cfg(not(any(CONFIG_PREEMPTION, CONFIG_DEBUG_ATOMIC_SLEEP, CONFIG_LIVEPATCH)))]
+    {
+        // SAFETY: Process context only, which callers guarantee as this function documents.
+        unsafe { bindings::__cond_resched() != 0 }
+    }
+    #[cfg(any(CONFIG_PREEMPTION, CONFIG_DEBUG_ATOMIC_SLEEP, CONFIG_LIVEPATCH))]
+    {
+        // SAFETY: Process context only, which callers guarantee as this function documents.
+        unsafe { bindings::cond_resched() != 0 }
+    }
 }
 
 /// Returns the `ETIMEDOUT` error, which `kernel::error::code` does not have in this kernel.
@@ -48,6 +59,7 @@ pub fn etimedout() -> Error {
 /// assert_eq!(poll_timeout(|| { calls += 1; calls == 3 }, 10, 100_000), Ok(()));
 /// assert_eq!(poll_timeout(|| false, 0, 1000), Err(etimedout()));
 /// ```
+#[inline]
 pub fn poll_timeout(mut done: impl FnMut() -> bool, sleep_us: u64, timeout_us: u64) -> Result {
     let start = Ktime::ktime_get();
     loop {

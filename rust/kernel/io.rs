@@ -134,9 +134,11 @@ impl<const SIZE: usize> Io<SIZE> {
         self.addr as *mut c_void
     }
 
+    /// The cookie of `offset`, which callers checked to be inside the window: it cannot wrap,
+    /// and is computed without the overflow check that could panic, as C computes it.
     #[inline(always)]
     fn io_addr(&self, offset: usize) -> *mut c_void {
-        (self.addr + offset) as *mut c_void
+        self.addr.wrapping_add(offset) as *mut c_void
     }
 
     #[inline]
