@@ -6,7 +6,9 @@
 # than the timeout is killed and fails.
 #
 # Usage: scripts/boot.sh --mode MODE --log FILE [--timeout SECONDS] [--append ARGS]
-#                        [--quiet] [-- QEMU_ARGS...]
+#                        [--quiet] [--icount] [-- QEMU_ARGS...]
+# --icount boots one vCPU whose clock advances one nanosecond per guest instruction
+# (-icount shift=0,sleep=off), so that guest-side timings count instructions and repeat exactly.
 # The kernel is build/kernel's, or $IRQSYNC_KERNEL; the initramfs build/initramfs.cpio.gz, or
 # $IRQSYNC_INITRD.
 
@@ -19,6 +21,7 @@ log=
 timeout=600
 append=
 quiet=
+cpus=(-accel tcg,thread=multi -smp 2)
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -27,6 +30,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--append) append=$2; shift 2 ;;
 	--quiet) quiet=1; shift ;;
+	--icount) cpus=(-accel tcg -icount shift=0,sleep=off -smp 1); shift ;;
 	--) shift; break ;;
 	*) echo "boot: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -44,7 +48,7 @@ for arg in "$@"; do
 	esac
 done
 
-cmd=(qemu-system-x86_64 -M pc -accel tcg,thread=multi -smp 2 -m 1G
+cmd=(qemu-system-x86_64 -M pc "${cpus[@]}" -m 1G
 	-bios /usr/share/qemu/qboot.rom -display none -no-reboot -serial stdio
 	-kernel "${IRQSYNC_KERNEL:-$build/kernel/arch/x86/boot/bzImage}" -initrd "${IRQSYNC_INITRD:-$build/initramfs.cpio.gz}"
 	-append "console=ttyS0 panic=-1 $kunit irqsync.mode=$mode $append" "${network[@]}" "$@")

@@ -14,18 +14,27 @@
 #include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/pci.h>
+#include <linux/sched/signal.h>
 #include <linux/spinlock.h>
 
+#define EDU_FACTORIAL	0x08
 #define EDU_IRQ_STATUS	0x24
 #define EDU_IRQ_RAISE	0x60
 #define EDU_IRQ_ACK	0x64
+#define EDU_IRQ_FACTORIAL	0x1
+#define EDU_IRQ_DMA	0x100
 #define EDU_IRQ_RAISED	0x1000
+#define EDU_IRQ_KNOWN	(EDU_IRQ_FACTORIAL | EDU_IRQ_DMA | EDU_IRQ_RAISED)
 #define EDU_TIMEOUT_NS	(1000 * NSEC_PER_MSEC)
 
 struct edu_baseline {
 	void __iomem *regs;
-	spinlock_t lock;	/* protects raised */
+	spinlock_t lock;	/* protects the counters and factorial_result */
 	u64 raised;
+	u64 factorials;
+	u32 factorial_result;
+	u64 dma_transfers;
+	u64 spurious;
 	u64 batch_ns;
 	struct mutex operation;	/* one raise batch at a time */
 	struct dentry *dir;
@@ -36,15 +45,24 @@ static irqreturn_t edu_baseline_irq(int irq, void *data)
 	struct edu_baseline *edu = data;
 	u32 status;
 
+	/* The work of the Rust sample's service routine, cause for cause. */
 	spin_lock(&edu->lock);
 	status = ioread32(edu->regs + EDU_IRQ_STATUS);
-	if (!status) {
+	if (!status || status == U32_MAX) {
 		spin_unlock(&edu->lock);
 		return IRQ_NONE;
 	}
 	iowrite32(status, edu->regs + EDU_IRQ_ACK);
 	if (status & EDU_IRQ_RAISED)
 		edu->raised++;
+	if (status & EDU_IRQ_FACTORIAL) {
+		edu->factorials++;
+		edu->factorial_result = ioread32(edu->regs + EDU_FACTORIAL);
+	}
+	if (status & EDU_IRQ_DMA)
+		edu->dma_transfers++;
+	if (status & ~EDU_IRQ_KNOWN)
+		edu->spurious++;
 	spin_unlock(&edu->lock);
 	return IRQ_HANDLED;
 }
@@ -70,8 +88,17 @@ static int edu_baseline_raise(void *data, u64 count)
 	mutex_lock(&edu->operation);
 	start = ktime_get();
 	for (i = 0; i < count && !ret; i++) {
-		u64 before = edu_baseline_raised(edu);
-		ktime_t deadline = ktime_add_ns(ktime_get(), EDU_TIMEOUT_NS);
+		u64 before;
+		ktime_t deadline;
+
+		/* What the Rust sample does between round trips, so does this. */
+		if (signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
+		before = edu_baseline_raised(edu);
+		deadline = ktime_add_ns(ktime_get(), EDU_TIMEOUT_NS);
 
 		iowrite32(EDU_IRQ_RAISED, edu->regs + EDU_IRQ_RAISE);
 		while (edu_baseline_raised(edu) == before) {

@@ -65,7 +65,7 @@ driver_up() {
 
 insmod /modules/pktgen.ko || { echo "irqsync-bench: no pktgen, expected one"; exit 1; }
 [ -f /modules/e1000.ko ] || { echo "irqsync-bench: no C e1000 module, expected one"; exit 1; }
-for round in $(seq 15); do
+for round in $(seq 5); do
 	sides="rust c"
 	[ $((round % 2)) = 0 ] && sides="c rust"
 	for side in $sides; do

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Prints the table of `make bench` from the logs of its boots.
+
+Usage: bench_report.py COUNTED_LOG... --real-time AUDIO_LOG NET_LOG
+
+COUNTED_LOG: logs of instruction-counting boots (QEMU -icount shift=0), whose lines
+"irqsync-bench: c|rust NAME X.YY ns" count guest instructions per operation. Each operation ran
+at least twice per side in the boot: the table shows the lowest count, and how far the others
+were above it (timer ticks land in different places from one module load to the next). A boot
+repeats exactly, so two runs of make bench print the same table.
+AUDIO_LOG, NET_LOG: real-time boots (ES1370 periods; two e1000 guests), reported for reference.
+
+Exits 1 if a result is missing or ran only once; a target missed is reported, not an error.
+"""
+
+import re
+import statistics
+import sys
+
+# (operation, what it compares, target ratio Rust / C at most)
+COUNTED = [
+    ('lock_roundtrip', 'call_synchronized(empty) vs spin_lock_irqsave + unlock', 1.00),
+    ('isr_dispatch', '1 routine counting vs request_irq handler counting', 1.03),
+    ('dispatch_normal_1', 'Normal, 1 routine vs C chain of function pointers', 1.03),
+    ('dispatch_normal_4', 'Normal, 4 routines', None),
+    ('dispatch_normal_16', 'Normal, 16 routines', None),
+    ('dispatch_all_1', 'All, 1 routine vs C chain of function pointers', 1.03),
+    ('dispatch_all_4', 'All, 4 routines', None),
+    ('dispatch_all_16', 'All, 16 routines', None),
+    ('edu_round_trip', 'edu: raise, routine, ack, seen by the writer (MSI)', 1.02),
+    ('e1000_pktgen_frame', 'e1000: pktgen 64-byte frame sent', 1.02),
+    ('e1000_tcp_mib', 'e1000: TCP MiB, both ends in one guest', 1.02),
+]
+
+# Per-routine cost: the slope between the chains of 1 and 16 routines.
+SLOPES = [('normal', 'Normal'), ('all', 'All')]
+
+
+def counted_results(paths):
+    """Returns {(operation, side): [counts in order]} from the instruction-counting logs."""
+    results = {}
+    for path in paths:
+        for line in open(path, errors='replace'):
+            m = re.search(r'irqsync-bench: (c|rust) (\w+) ([\d.]+) ns', line)
+            if m:
+                results.setdefault((m.group(2), m.group(1)), []).append(float(m.group(3)))
+    return results
+
+
+def row(name, c, rust, target, what, spread=''):
+    ratio = rust / c
+    verdict = '' if target is None else ('met' if ratio <= target + 1e-9 else 'NOT met')
+    target_text = '' if target is None else f'<= {target:.2f}'
+    return (f'{name:<22}{c:>13.2f}{rust:>13.2f}{ratio:>8.3f}  {target_text:<8} {verdict:<8}'
+            f'{spread:>8}  {what}')
+
+
+def spread(counts):
+    """How far above the lowest the highest count of an operation was, in percent."""
+    return (max(counts) - min(counts)) / min(counts) * 100
+
+
+def report_counted(results):
+    ok = True
+    print('Instructions per operation: QEMU -icount shift=0 (1 ns = 1 guest instruction), one vCPU,')
+    print('benchmark kernel (no debug options); C and Rust in the same boot.')
+    print(f'{"operation":<22}{"C":>13}{"Rust":>13}{"ratio":>8}  {"target":<8} {"":<8}'
+          f'{"spread":>8}  what')
+    values = {}
+    for name, what, target in COUNTED:
+        c, rust = results.get((name, 'c')), results.get((name, 'rust'))
+        if not c or not rust or len(c) < 2 or len(rust) < 2:
+            print(f'{name:<22} missing results, or a side ran once: C {c}, Rust {rust}')
+            ok = False
+            continue
+        values[name] = (min(c), min(rust))
+        text = f'{max(spread(c), spread(rust)):.2f}%'
+        print(row(name, min(c), min(rust), target, what, text))
+    for mode, label in SLOPES:
+        first, last = values.get(f'dispatch_{mode}_1'), values.get(f'dispatch_{mode}_16')
+        if first and last:
+            c, rust = ((last[i] - first[i]) / 15 for i in (0, 1))
+            print(row(f'  per routine, {mode}', c, rust, 1.00,
+                      f'{label}: each routine after the first (16 vs 1) vs a C indirect call'))
+    return ok
+
+
+def report_audio(path):
+    print()
+    print('ES1370 period interrupts (real time)')
+    print(f'{"stream":<22}{"asked Hz":>10}{"got Hz":>10}{"ratio":>8}{"jitter":>10}')
+    audio = re.findall(r'irqsync-bench: audio period (\d+) frames, stopped at (\d+) Hz: '
+                       r'(\d+) period intervals, mean (\d+) us, jitter (\d+) us',
+                       open(path, errors='replace').read())
+    if not audio:
+        print('ES1370 results missing')
+        return False
+    for period, rate, intervals, mean, jitter in audio:
+        asked = int(rate) / int(period)
+        got = 1e6 / int(mean) if int(mean) else 0
+        print(f'{rate + " Hz, " + period + " frames":<22}{asked:>10.2f}{got:>10.2f}'
+              f'{got / asked:>8.3f}{jitter + " us":>10}  ({intervals} periods)')
+    return True
+
+
+def report_network(path):
+    print()
+    print('e1000 throughput between two guests (real time under TCG: varies up to 2x between')
+    print('rounds; for reference only, the counted figures above are the measure)')
+    print(f'{"":<22}{"C":>12}{"Rust":>12}{"ratio":>8}  (median of rounds)')
+    net = re.findall(r'irqsync-bench: net (rust|c) round (\d+) pktgen64 (\d+) pps bulk (\d+) kB/s',
+                     open(path, errors='replace').read())
+    ok = True
+    for index, name, unit in ((2, 'pktgen 64-byte frames', 'pps'), (3, 'TCP bulk', 'kB/s')):
+        c = [int(r[index]) for r in net if r[0] == 'c']
+        rust = [int(r[index]) for r in net if r[0] == 'rust']
+        if not c or not rust or min(c + rust) == 0:
+            print(f'{name:<22} missing results')
+            ok = False
+            continue
+        cm, rm = statistics.median(c), statistics.median(rust)
+        print(f'{name + " " + unit:<22}{cm:>12.0f}{rm:>12.0f}{rm / cm:>8.3f}'
+              f'  (C {c}, Rust {rust})')
+    return ok
+
+
+def main(argv):
+    if '--real-time' not in argv or len(argv) < argv.index('--real-time') + 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    split = argv.index('--real-time')
+    counted, (audio, network) = argv[1:split], argv[split + 1:split + 3]
+    ok = report_counted(counted_results(counted))
+    ok = report_audio(audio) and ok
+    ok = report_network(network) and ok
+    return 0 if ok else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))

@@ -1,0 +1,111 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make bench`, network part, in one instruction-counting guest (boot.sh --icount): two e1000s
+# joined by a QEMU hub, driven by the Rust sample and by the kernel's C e1000 driver in turn.
+# A (MAC 52:54:00:00:00:0a) stays in the initial network namespace; B (52:54:00:00:00:0b) is
+# moved into a namespace of its own, so that traffic between them crosses the wire.
+#
+#  - pktgen: A sends 100000 frames of 64 bytes to a MAC nobody has (the hub drops them): the
+#    sending path alone, in guest instructions per frame;
+#  - TCP bulk: A sends 32 MiB to B over TCP: both ends, in guest instructions per MiB.
+#
+# Under -icount shift=0 the guest clock advances one nanosecond per instruction, so pktgen's
+# microseconds and /proc/timer_list's nanoseconds count instructions. Each driver runs twice,
+# in alternation, to show that the counts repeat.
+
+. /scripts/net-lib.sh
+
+PKTGEN=/proc/net/pktgen
+FRAMES=100000
+BULK_MIB=32
+NOBODY_MAC=02:00:00:00:00:99
+
+# The interface whose MAC is $1.
+interface_of() {
+	local dev
+	for dev in /sys/class/net/*; do
+		[ "$(cat "$dev/address")" = "$1" ] && { basename "$dev"; return 0; }
+	done
+	return 1
+}
+
+# The guest clock, in nanoseconds (under -icount, instructions).
+now_ns() {
+	sed -n 's/^now at \([0-9]*\) nsecs$/\1/p' /proc/timer_list | head -1
+}
+
+# Runs $@ in B's network namespace.
+in_b() {
+	nsenter -t "$namespace" -n "$@"
+}
+
+# Loads driver module $1 and brings A up here and B up in its namespace.
+drivers_up() {
+	local if_a if_b
+	insmod "$1" || return 1
+	if_a=$(interface_of $MAC_A) && if_b=$(interface_of $MAC_B) || return 1
+	ip link set "$if_b" netns "$namespace" || return 1
+	ip link set "$if_a" up && ip addr add $NET_A/24 dev "$if_a" || return 1
+	arp -i "$if_a" -s $NET_B $MAC_B || return 1
+	in_b ip link set "$if_b" up && in_b ip addr add $NET_B/24 dev "$if_b" || return 1
+	in_b arp -i "$if_b" -s $NET_A $MAC_A || return 1
+	IF=$if_a wait_carrier 1 20 || return 1
+	wait_peer $NET_B 30
+}
+
+# Prints the instructions per frame of pktgen's 64-byte frames, in hundredths.
+pktgen_run() {
+	local usec
+	echo "rem_device_all" > $PKTGEN/kpktgend_0
+	echo "add_device $1" > $PKTGEN/kpktgend_0
+	echo "count $FRAMES" > $PKTGEN/$1
+	echo "pkt_size 64" > $PKTGEN/$1
+	echo "clone_skb 0" > $PKTGEN/$1
+	echo "delay 0" > $PKTGEN/$1
+	echo "dst 192.0.2.99" > $PKTGEN/$1
+	echo "dst_mac $NOBODY_MAC" > $PKTGEN/$1
+	echo "start" > $PKTGEN/pgctrl
+	usec=$(sed -n 's/^Result: OK: \([0-9]*\)(.*/\1/p' $PKTGEN/$1)
+	[ -n "$usec" ] && echo $((usec * 1000 * 100 / FRAMES))
+}
+
+# Prints the instructions per MiB of a TCP stream from A to B.
+bulk_run() {
+	local start end sink
+	in_b sh -c '. /scripts/net-lib.sh; receive 5001' > /dev/null &
+	sink=$!
+	sleep 1
+	start=$(now_ns)
+	dd if=/dev/zero bs=64k count=$((BULK_MIB * 16)) 2> /dev/null | nc $NET_B 5001 || return 1
+	end=$(now_ns)
+	wait $sink
+	echo $(((end - start) / BULK_MIB))
+}
+
+insmod /modules/pktgen.ko || { echo "irqsync-bench: no pktgen, expected one"; exit 1; }
+[ -f /modules/e1000.ko ] || { echo "irqsync-bench: no C e1000 module, expected one"; exit 1; }
+unshare -n sleep 100000 &
+namespace=$!
+sleep 1
+
+for round in 1 2; do
+	sides="rust c"
+	[ $round = 2 ] && sides="c rust"
+	for side in $sides; do
+		if [ $side = rust ]; then
+			module=/modules/rust_irqsync_e1000.ko name=rust_irqsync_e1000
+		else
+			module=/modules/e1000.ko name=e1000
+		fi
+		drivers_up $module || { echo "irqsync-bench: $name did not come up, expected it to"; exit 1; }
+		frame=$(pktgen_run "$(interface_of $MAC_A)")
+		mib=$(bulk_run)
+		[ -n "$frame" ] && [ -n "$mib" ] ||
+			{ echo "irqsync-bench: $name gave no result, expected one"; exit 1; }
+		echo "irqsync-bench: $side e1000_pktgen_frame $((frame / 100)).$(printf %02d $((frame % 100))) ns"
+		echo "irqsync-bench: $side e1000_tcp_mib $mib.00 ns"
+		rmmod $name || exit 1
+	done
+done
+kill $namespace
