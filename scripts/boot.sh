@@ -8,7 +8,9 @@
 # Usage: scripts/boot.sh --mode MODE --log FILE [--timeout SECONDS] [--append ARGS]
 #                        [--quiet] [--icount] [-- QEMU_ARGS...]
 # --icount boots one vCPU whose clock advances one nanosecond per guest instruction
-# (-icount shift=0,sleep=off), so that guest-side timings count instructions and repeat exactly.
+# (-icount shift=0,sleep=off), so that guest-side timings count instructions, with an RTC that
+# follows that clock from a fixed date: the host's time of day is the one input that would
+# otherwise make two boots differ.
 # The kernel is build/kernel's, or $IRQSYNC_KERNEL; the initramfs build/initramfs.cpio.gz, or
 # $IRQSYNC_INITRD.
 
@@ -30,7 +32,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--append) append=$2; shift 2 ;;
 	--quiet) quiet=1; shift ;;
-	--icount) cpus=(-accel tcg -icount shift=0,sleep=off -smp 1); shift ;;
+	--icount) cpus=(-accel tcg -icount shift=0,sleep=off -smp 1 -rtc base=2026-01-01T00:00:00,clock=vm); shift ;;
 	--) shift; break ;;
 	*) echo "boot: unknown argument $1" >&2; exit 2 ;;
 	esac
