@@ -18,10 +18,13 @@ use crate::{
     str::CStr,
     sync::{LockClassKey, Mutex, SpinLockIrq},
 };
+use chain::{Chain, Routine};
 use core::{
     ptr::NonNull,
     sync::atomic::{AtomicBool, Ordering},
 };
+
+mod chain;
 
 /// How many passes over the routines [`DispatchMode::Repeat`] makes for one interrupt at most.
 ///
@@ -114,17 +117,6 @@ pub struct Statistics {
 /// name with the one lock class key of the function.
 static CONNECTION_LOCK_NAME: &CStr = crate::c_str!("InterruptSync::connection");
 
-type ServiceRoutine<T> = KBox<dyn FnMut(&mut T) -> IrqReturn + Send>;
-
-/// One link of the chain of service routines.
-struct RoutineNode<T> {
-    routine: ServiceRoutine<T>,
-    next: Option<KBox<RoutineNode<T>>>,
-}
-
-/// A chain of service routines, the routines of one line.
-type Chain<T> = Option<KBox<RoutineNode<T>>>;
-
 /// Everything the lock of an [`InterruptSync`] protects.
 ///
 /// # Invariants
@@ -158,17 +150,10 @@ impl From<Counters> for Statistics {
 }
 
 impl<T> Protected<T> {
-    /// Links an allocated node into the chain of `message`, which must exist; it allocates
+    /// Links an allocated routine into the chain of `message`, which must exist; it allocates
     /// nothing, so it may run under the lock.
-    fn insert(&mut self, message: usize, mut node: KBox<RoutineNode<T>>, placement: Placement) {
-        let mut link = &mut self.chains[message];
-        if placement == Placement::Last {
-            while let Some(next) = link {
-                link = &mut next.next;
-            }
-        }
-        node.next = link.take();
-        *link = Some(node);
+    fn insert(&mut self, message: usize, routine: Routine<T>, placement: Placement) {
+        chain::insert(&mut self.chains[message], routine, placement);
     }
 
     /// Calls the routines of `message` in order until one handles the interrupt
@@ -181,12 +166,9 @@ impl<T> Protected<T> {
     unsafe fn dispatch_until_handled(&mut self, message: usize) -> IrqReturn {
         // SAFETY: By the type invariant there is one chain per line, and the caller passes the
         // index of a line.
-        let mut node = unsafe { self.chains.get_unchecked_mut(message) }.as_deref_mut();
-        while let Some(current) = node {
-            if (current.routine)(&mut self.state).is_handled() {
-                return IrqReturn::Handled;
-            }
-            node = current.next.as_deref_mut();
+        let chain = unsafe { self.chains.get_unchecked_mut(message) };
+        if chain::run_until_handled(chain, &mut self.state) {
+            return IrqReturn::Handled;
         }
         self.unhandled()
     }
@@ -199,17 +181,10 @@ impl<T> Protected<T> {
     /// `message` is the index of a line of the object.
     #[inline(always)]
     unsafe fn run_all(&mut self, message: usize) -> bool {
-        // `IrqReturn::None` is 0 and `IrqReturn::Handled` is not: or-ing them is one instruction
-        // per routine, as in C.
-        let mut returned = 0;
         // SAFETY: By the type invariant there is one chain per line, and the caller passes the
         // index of a line.
-        let mut node = unsafe { self.chains.get_unchecked_mut(message) }.as_deref_mut();
-        while let Some(current) = node {
-            returned |= (current.routine)(&mut self.state) as u32;
-            node = current.next.as_deref_mut();
-        }
-        returned != IrqReturn::None as u32
+        let chain = unsafe { self.chains.get_unchecked_mut(message) };
+        chain::run_all(chain, &mut self.state)
     }
 
     /// Makes the passes of [`DispatchMode::Repeat`]. Returns whether any routine handled the
@@ -605,22 +580,10 @@ impl<T: Send + 'static> InterruptSync<T> {
         if !self.shared.may_block("register_service_routine") {
             return Err(edeadlk());
         }
-        let routine = KBox::into_raw(KBox::new(routine, GFP_KERNEL)?);
-        // SAFETY: `routine` comes from `KBox::into_raw` above; turning it into a pointer to the
-        // trait object keeps the same allocation, layout and value.
-        let routine: ServiceRoutine<T> =
-            unsafe { KBox::from_raw(routine as *mut (dyn FnMut(&mut T) -> IrqReturn + Send)) };
-        let node = KBox::new(
-            RoutineNode {
-                routine,
-                next: None,
-            },
-            GFP_KERNEL,
-        )?;
-
+        let routine = Routine::new(routine)?;
         self.shared
             .protected
-            .with_lock(|p| p.insert(message, node, placement));
+            .with_lock(|p| p.insert(message, routine, placement));
         Ok(())
     }
 

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The chain of service routines of one line of an [`InterruptSync`](super::InterruptSync).
+//!
+//! Each routine is a closure of its own type, stored with the link to the next routine in one
+//! allocation that starts with a header naming the functions that call and free it. The
+//! dispatch loop calls a routine through its header, as C calls a function pointer kept beside
+//! its context: one indirect call, where a `KBox<dyn FnMut>` would load a data pointer and a
+//! vtable first.
+
+use super::Placement;
+use crate::{
+    alloc::{flags::GFP_KERNEL, KBox},
+    error::Result,
+    irq::IrqReturn,
+};
+use core::ptr::NonNull;
+
+/// The routines of one line, in calling order.
+pub(super) type Chain<T> = Option<Routine<T>>;
+
+/// What every node starts with, whatever the type of its closure.
+#[repr(C)]
+struct Header<T> {
+    /// The routines after this one.
+    next: Chain<T>,
+
+    /// Calls the closure of the node.
+    call: unsafe fn(NonNull<Header<T>>, &mut T) -> IrqReturn,
+
+    /// Frees the node.
+    free: unsafe fn(NonNull<Header<T>>),
+}
+
+/// A routine and its link: the header first, so that a pointer to it is a pointer to the node.
+#[repr(C)]
+struct Node<T, F> {
+    header: Header<T>,
+    routine: F,
+}
+
+/// A routine of a chain, owning its node and, through it, the routines after it.
+///
+/// # Invariants
+///
+/// `0` points to the header of a live `Node<T, F>` allocated by [`KBox`] and owned by this value,
+/// for an `F: FnMut(&mut T) -> IrqReturn + Send`, and the header's `call` and `free` are
+/// `call_node::<T, F>` and `free_node::<T, F>`.
+pub(super) struct Routine<T>(NonNull<Header<T>>);
+
+// SAFETY: A `Routine` owns its node. The node's closure is `Send` by the type invariant; its
+// header holds function pointers and the rest of the chain, which is `Send` in turn.
+unsafe impl<T> Send for Routine<T> {}
+
+impl<T> Routine<T> {
+    /// Allocates the node of `routine`, linked to nothing.
+    pub(super) fn new<F>(routine: F) -> Result<Self>
+    where
+        F: FnMut(&mut T) -> IrqReturn + Send + 'static,
+    {
+        let node = KBox::new(
+            Node {
+                header: Header {
+                    next: None,
+                    call: call_node::<T, F>,
+                    free: free_node::<T, F>,
+                },
+                routine,
+            },
+            GFP_KERNEL,
+        )?;
+        // INVARIANT: The node comes from `KBox` and is handed over to the new value; its header is
+        // its first field (`#[repr(C)]`), with the functions of its `F`.
+        Ok(Routine(NonNull::from(KBox::leak(node)).cast()))
+    }
+
+    /// Returns the link to the routines after this one.
+    #[inline(always)]
+    fn next(&mut self) -> &mut Chain<T> {
+        // SAFETY: By the type invariant `0` points to a live header that this value owns; the
+        // borrow of `self` keeps it alive and unshared for as long as the result lives.
+        unsafe { &mut (*self.0.as_ptr()).next }
+    }
+
+    /// Calls the routine on `state`.
+    #[inline(always)]
+    fn call(&mut self, state: &mut T) -> IrqReturn {
+        // SAFETY: By the type invariant `0` points to a live header whose `call` is that of the
+        // node's closure type; `&mut self` gives this call the only access to the node.
+        unsafe { ((*self.0.as_ptr()).call)(self.0, state) }
+    }
+}
+
+impl<T> Drop for Routine<T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant `0` points to a live node owned by this value, freed by
+        // its own `free`; it is not used again.
+        unsafe { ((*self.0.as_ptr()).free)(self.0) }
+    }
+}
+
+/// Calls the closure of the `Node<T, F>` that `header` starts.
+///
+/// # Safety
+///
+/// `header` starts a live `Node<T, F>`, which nothing else accesses during the call.
+unsafe fn call_node<T, F>(header: NonNull<Header<T>>, state: &mut T) -> IrqReturn
+where
+    F: FnMut(&mut T) -> IrqReturn,
+{
+    // SAFETY: The header is the first field of the `#[repr(C)]` node, as the caller guarantees,
+    // and nothing else accesses the node.
+    let node = unsafe { &mut *header.as_ptr().cast::<Node<T, F>>() };
+    (node.routine)(state)
+}
+
+/// Frees the `Node<T, F>` that `header` starts, and the routines after it.
+///
+/// # Safety
+///
+/// `header` starts a live `Node<T, F>` allocated by [`KBox`], which is not used after this.
+unsafe fn free_node<T, F>(header: NonNull<Header<T>>) {
+    // SAFETY: The header is the first field of the `#[repr(C)]` node, which came from `KBox`, as
+    // the caller guarantees.
+    drop(unsafe { KBox::from_raw(header.as_ptr().cast::<Node<T, F>>()) });
+}
+
+/// Links `routine`, which is linked to nothing, into `chain` at `placement`. It allocates
+/// nothing, so it may run under a spinlock.
+pub(super) fn insert<T>(chain: &mut Chain<T>, mut routine: Routine<T>, placement: Placement) {
+    let mut link = chain;
+    if placement == Placement::Last {
+        while let Some(next) = link {
+            link = next.next();
+        }
+    }
+    *routine.next() = link.take();
+    *link = Some(routine);
+}
+
+/// Calls the routines of `chain` on `state` in order until one handles the interrupt; returns
+/// whether one did.
+#[inline(always)]
+pub(super) fn run_until_handled<T>(chain: &mut Chain<T>, state: &mut T) -> bool {
+    let mut node = chain.as_mut();
+    while let Some(current) = node {
+        if current.call(state).is_handled() {
+            return true;
+        }
+        node = current.next().as_mut();
+    }
+    false
+}
+
+/// Calls every routine of `chain` on `state` once, in order; returns whether any handled the
+/// interrupt.
+#[inline(always)]
+pub(super) fn run_all<T>(chain: &mut Chain<T>, state: &mut T) -> bool {
+    // `IrqReturn::None` is 0 and `IrqReturn::Handled` is not: or-ing them is one instruction per
+    // routine, as in C.
+    let mut returned = 0;
+    let mut node = chain.as_mut();
+    while let Some(current) = node {
+        returned |= current.call(state) as u32;
+        node = current.next().as_mut();
+    }
+    returned != IrqReturn::None as u32
+}
