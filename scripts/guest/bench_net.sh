@@ -54,6 +54,13 @@ drivers_up() {
 	wait_peer $NET_B 30
 }
 
+# The interrupts of the NICs so far (the PCI lines: the rest are the timer, the serial port,
+# ACPI and the keyboard controller).
+nic_interrupts() {
+	awk '/IO-APIC/ && !/timer|ttyS|acpi|i8042|rtc/ { sum += $2 } END { print sum + 0 }' \
+		/proc/interrupts
+}
+
 # Prints the instructions per frame of pktgen's 64-byte frames, in hundredths.
 pktgen_run() {
 	local usec
@@ -99,12 +106,18 @@ for round in 1 2; do
 			module=/modules/e1000.ko name=e1000
 		fi
 		drivers_up $module || { echo "irqsync-bench: $name did not come up, expected it to"; exit 1; }
+		irqs=$(nic_interrupts)
 		frame=$(pktgen_run "$(interface_of $MAC_A)")
+		irqs_frames=$(($(nic_interrupts) - irqs))
+		irqs=$(nic_interrupts)
 		mib=$(bulk_run)
+		irqs_bulk=$(($(nic_interrupts) - irqs))
 		[ -n "$frame" ] && [ -n "$mib" ] ||
 			{ echo "irqsync-bench: $name gave no result, expected one"; exit 1; }
 		echo "irqsync-bench: $side e1000_pktgen_frame $((frame / 100)).$(printf %02d $((frame % 100))) ns"
 		echo "irqsync-bench: $side e1000_tcp_mib $mib.00 ns"
+		echo "irqsync-bench-info: $side: $irqs_frames interrupts for $FRAMES frames," \
+			"$irqs_bulk for $BULK_MIB MiB of TCP"
 		rmmod $name || exit 1
 	done
 done
