@@ -56,5 +56,9 @@ if [ -d "$(dirname "$kobj")/sounds" ]; then
 	cp -r "$(dirname "$kobj")/sounds" "$root/sounds"
 fi
 
-(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out.tmp"
+# The same files give the same archive, byte for byte (fixed dates, order and inode numbers, no
+# gzip time stamp): make bench's instruction-counting boots then repeat exactly.
+find "$root" -exec touch -h -d @0 {} +
+(cd "$root" && find . -print0 | LC_ALL=C sort -z |
+	cpio -o -0 -H newc --quiet --reproducible | gzip -1 -n) > "$out.tmp"
 mv "$out.tmp" "$out"
