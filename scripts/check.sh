@@ -89,6 +89,16 @@ rust_diagnostics_step() {
 
 static_checks() {
 	echo "== static checks"
+	# Tracked paths are plain names: no control characters, no spaces (a shell or awk slip that
+	# creates such a file must not reach the repository).
+	local bad_names
+	bad_names=$(cd "$repo" && git ls-files -z | LC_ALL=C grep -z '[[:cntrl:] ]' | tr '\0' ' ' |
+		cat -vT)
+	if [ -z "$bad_names" ]; then
+		record PASS tracked_names_plain
+	else
+		record FAIL tracked_names_plain "tracked paths with control characters or spaces: $bad_names"
+	fi
 	# The kernel's rustfmtcheck reaches the kernel crate's modules through lib.rs, but its
 	# `find -type f` skips the symlinked samples: check every project file directly too.
 	if "${kmake[@]}" rustfmtcheck > "$logs/rustfmt.log" 2>&1 &&
