@@ -1069,7 +1069,7 @@ impl SlowRoutine {
 
 /// How many times a case of a routine on the other CPU is tried until `wait` is called while
 /// the routine runs.
-const SLOW_ROUTINE_ATTEMPTS: u32 = 3;
+const SLOW_ROUTINE_ATTEMPTS: u32 = 5;
 
 /// Runs `wait` on CPU 0 while a routine of a new object spins on CPU 1, until it is called
 /// while the routine runs, and expects the routine to have finished when `wait` returns.
@@ -1098,7 +1098,15 @@ fn expect_waits_for_slow_routine(
             return Ok(());
         }
     }
-    // The routine was never caught running: the case proved nothing.
+    // The routine was never caught running: the case proved nothing. On `CONFIG_PREEMPT_RT` the
+    // routine is a thread, which the scheduler may keep putting on CPU 0, the CPU it last ran
+    // on: there it preempts the waiting side until it is over (an `irq_sim` line has no
+    // affinity to steer it by). Elsewhere it runs in hard interrupt context on CPU 1, where it
+    // is fired, and missing it every time is a failure.
+    if cfg!(CONFIG_PREEMPT_RT) {
+        test.skip("the routine's thread ran on the waiting CPU in every attempt");
+        return Ok(());
+    }
     kunit_expect!(test, false);
     Ok(())
 }
