@@ -7,7 +7,8 @@
 #                 then two guests exchanging traffic through the e1000 driver
 #   make check    build, then run every test; ends with "N passed, N failed"
 #   make bench    build a kernel without debug options, then count the instructions InterruptSync
-#                 and the samples take against C baselines, each pair in one boot (build/bench.txt)
+#                 and the samples take against C baselines, each pair in one boot (build/bench.txt,
+#                 plotted in build/bench.png)
 #   make kernel   only build (kernel-variant: the KASAN, KMEMLEAK and PREEMPT_RT kernel)
 #   make oot      build the out-of-tree module in out-of-tree/ against the built kernel
 #   make clean    remove build/
@@ -117,9 +118,11 @@ run: initramfs
 		-audiodev wav,id=snd0,path=$(BUILD)/melody.wav -device ES1370,audiodev=snd0
 	@sed -n '/irqsync-run:/,$$p' $(BUILD)/logs/run.log | tr -d '\r' | \
 		sed -E 's/^\[ *[0-9.]+\] (rust_irqsync_demo: )?//; s/^irqsync-run: //'
-	@python3 scripts/audio.py spectrogram $(BUILD)/melody.wav $(BUILD)/melody.png
+	@sox $(BUILD)/melody.wav -n remix 1 rate 2.4k spectrogram -x 960 -y 481 -z 60 -c '' \
+		-t "rust_irqsync_es1370: melody captured from QEMU's ES1370, $$(soxi -r $(BUILD)/melody.wav) Hz" \
+		-o $(BUILD)/melody.png
 	@echo "  The melody the ES1370 played: $(BUILD)/melody.wav"
-	@echo "  Its spectrogram (time across, 0 to 1.2 kHz up): $(BUILD)/melody.png"
+	@echo "  Its spectrogram (time across, 0 to 1.2 kHz up; notes from 262 to 523 Hz): $(BUILD)/melody.png"
 	@echo "  (whole boot log: $(BUILD)/logs/run.log)"
 	@echo "  BOOT    two QEMUs (TCG), each with an e1000, joined by a stream netdev over a unix socket"
 	@scripts/net-boot.sh net_run $(BUILD)/logs 600

@@ -8,7 +8,6 @@
                                1 kHz tone of 3 s, frequency within 1 %, duration within 3 %,
                                no silent run over 5 ms inside; prints "audio-test: ok NAME"
                                or "audio-test: not ok NAME # why"
-  audio.py spectrogram WAV PNG draws a spectrogram (time across, 0-1.2 kHz up)
 
 Pure Python: no numpy on the test machines.
 """
@@ -17,7 +16,6 @@ import math
 import struct
 import sys
 import wave
-import zlib
 
 TONES = ((440.0, 3.0), (1000.0, 3.0))
 MELODY = (262, 294, 330, 349, 392, 440, 494, 523, 494, 440, 392, 349, 330, 294, 262)
@@ -166,56 +164,12 @@ def analyse(path, rates):
     return all(results)
 
 
-def fft(values):
-    n = len(values)
-    if n == 1:
-        return values
-    even, odd = fft(values[0::2]), fft(values[1::2])
-    out = [0] * n
-    for k in range(n // 2):
-        t = complex(math.cos(-2 * math.pi * k / n), math.sin(-2 * math.pi * k / n)) * odd[k]
-        out[k], out[k + n // 2] = even[k] + t, even[k] - t
-    return out
-
-
-def spectrogram(path, png, top_hz=1200, scale=3):
-    """Writes a grey-scale PNG: time across, 0 to top_hz up, loudness in decibels (60 dB of
-    range), each frequency bin `scale` pixels high and each time step `scale` pixels wide."""
-    rate, samples = read_capture(path)
-    size, hop = 2048, 1024
-    top = int(top_hz * size / rate)
-    window = [0.5 - 0.5 * math.cos(2 * math.pi * i / size) for i in range(size)]
-    columns = []
-    for pos in range(0, max(1, len(samples) - size), hop):
-        spectrum = fft([samples[pos + i] * window[i] for i in range(size)])
-        columns.append([20 * math.log10(1e-9 + abs(spectrum[k])) for k in range(top)])
-    peak = max(max(c) for c in columns)
-    width, height = len(columns) * scale, top * scale
-    raw = bytearray()
-    for row in range(height - 1, -1, -1):
-        raw.append(0)
-        for x in range(width):
-            level = columns[x // scale][row // scale] - peak
-            raw.append(max(0, min(255, int(255 * (1 + level / 60)))))
-
-    def chunk(kind, body):
-        return (struct.pack('>I', len(body)) + kind + body +
-                struct.pack('>I', zlib.crc32(kind + body) & 0xffffffff))
-    with open(png, 'wb') as f:
-        f.write(b'\x89PNG\r\n\x1a\n')
-        f.write(chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 8, 0, 0, 0, 0)))
-        f.write(chunk(b'IDAT', zlib.compress(bytes(raw), 9)))
-        f.write(chunk(b'IEND', b''))
-
-
 def main():
     command = sys.argv[1]
     if command == 'generate':
         generate(sys.argv[2])
     elif command == 'analyse':
         sys.exit(0 if analyse(sys.argv[2], [int(r) for r in sys.argv[3:]]) else 1)
-    elif command == 'spectrogram':
-        spectrogram(sys.argv[2], sys.argv[3])
     else:
         sys.exit(f'audio.py: unknown command {command}')
 

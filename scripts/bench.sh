@@ -10,8 +10,9 @@
 #    two NICs on a QEMU hub in one guest;
 #  - in real-time boots, for what only real time shows: the ES1370's period rate and jitter,
 #    and e1000 throughput between two guests.
-# Prints one table (also in build/bench.txt). A benchmark, not a test: it fails only if a boot
-# or a module fails, or a count does not repeat.
+# Prints one table (also in build/bench.txt) and plots its counted rows, Rust / C against the
+# target (build/bench.png). A benchmark, not a test: it fails only if a boot or a module fails,
+# or a count does not repeat.
 
 set -euo pipefail
 
@@ -54,5 +55,8 @@ if grep -h 'irqsync-bench: .* expected' "$logs/bench.log" "$logs/bench_net.log" 
 	"$logs/bench_audio.log" "$logs/net_bench-a.log" >&2; then
 	exit 1
 fi
-python3 "$repo/scripts/bench_report.py" "$logs/bench.log" "$logs/bench_net.log" \
-	--real-time "$logs/bench_audio.log" "$logs/net_bench-a.log" | tee "$build/bench.txt"
+python3 "$repo/scripts/bench_report.py" --data "$build/bench.dat" "$logs/bench.log" \
+	"$logs/bench_net.log" --real-time "$logs/bench_audio.log" "$logs/net_bench-a.log" |
+	tee "$build/bench.txt"
+gnuplot -c "$repo/scripts/bench-plot.gp" "$build/bench.dat" "$build/bench.png"
+echo "  Rust / C per counted operation, against its target: $build/bench.png"

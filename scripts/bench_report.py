@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Prints the table of `make bench` from the logs of its boots.
 
-Usage: bench_report.py COUNTED_LOG... --real-time AUDIO_LOG NET_LOG
+Usage: bench_report.py [--data DAT] COUNTED_LOG... --real-time AUDIO_LOG NET_LOG
 
 COUNTED_LOG: logs of instruction-counting boots (QEMU -icount shift=0), whose lines
 "irqsync-bench: c|rust NAME X.YY ns" count guest instructions per operation. Each operation ran
@@ -10,6 +10,7 @@ at least twice per side in the boot: the table shows the lowest count, and how f
 were above it (timer ticks land in different places from one module load to the next). A boot
 repeats exactly, so two runs of make bench print the same table.
 AUDIO_LOG, NET_LOG: real-time boots (ES1370 periods; two e1000 guests), reported for reference.
+--data DAT: also writes the counted rows to DAT, which scripts/bench-plot.gp draws.
 
 Exits 1 if a result is missing or ran only once; a target missed is reported, not an error.
 """
@@ -49,11 +50,16 @@ def counted_results(paths):
     return results
 
 
+def met(c, rust, target, tolerance):
+    """Whether Rust met its target; `tolerance` is how far above target * C it may be,
+    absolutely."""
+    return rust <= target * c + tolerance + 1e-9
+
+
 def row(name, c, rust, target, what, spread='', tolerance=0.0):
-    """A line of the table; `tolerance` is how far above target * C Rust may be, absolutely."""
+    """A line of the table."""
     ratio = rust / c
-    verdict = '' if target is None else (
-        'met' if rust <= target * c + tolerance + 1e-9 else 'NOT met')
+    verdict = '' if target is None else ('met' if met(c, rust, target, tolerance) else 'NOT met')
     target_text = '' if target is None else f'<= {target:.2f}'
     return (f'{name:<22}{c:>13.2f}{rust:>13.2f}{ratio:>8.3f}  {target_text:<8} {verdict:<8}'
             f'{spread:>8}  {what}')
@@ -64,7 +70,8 @@ def spread(counts):
     return (max(counts) - min(counts)) / min(counts) * 100
 
 
-def report_counted(results):
+def report_counted(results, rows):
+    """Prints the counted table; appends (name, C, Rust, target, tolerance) to `rows`."""
     ok = True
     print('Instructions per operation: QEMU -icount shift=0 (1 ns = 1 guest instruction), one vCPU,')
     print('benchmark kernel (no debug options); C and Rust in the same boot.')
@@ -80,6 +87,7 @@ def report_counted(results):
         values[name] = (min(c), min(rust))
         text = f'{max(spread(c), spread(rust)):.2f}%'
         print(row(name, min(c), min(rust), target, what, text))
+        rows.append((name, min(c), min(rust), target, 0.0))
     for mode, label in SLOPES:
         first, last = values.get(f'dispatch_{mode}_1'), values.get(f'dispatch_{mode}_16')
         if first and last:
@@ -89,6 +97,7 @@ def report_counted(results):
             print(row(f'  per routine, {mode}', c, rust, 1.00,
                       f'{label}: each routine after the first (16 vs 1) vs a C indirect call',
                       tolerance=SLOPE_RESOLUTION))
+            rows.append((f'per routine, {mode}', c, rust, 1.00, SLOPE_RESOLUTION))
     return ok
 
 
@@ -131,13 +140,32 @@ def report_network(path):
     return ok
 
 
+def write_data(path, rows):
+    """One line per counted row: "name" C Rust Rust/C target verdict, where the target is NaN
+    if there is none and the verdict is 0 (no target), 1 (met) or 2 (not met)."""
+    with open(path, 'w') as f:
+        f.write('# bench_report.py: instructions per operation, for scripts/bench-plot.gp\n')
+        f.write('# operation C Rust Rust/C target verdict(0 none, 1 met, 2 not met)\n')
+        for name, c, rust, target, tolerance in rows:
+            verdict = 0 if target is None else 1 if met(c, rust, target, tolerance) else 2
+            f.write(f'"{name}" {c:.2f} {rust:.2f} {rust / c:.4f} '
+                    f'{"NaN" if target is None else f"{target:.2f}"} {verdict}\n')
+
+
 def main(argv):
+    data = None
+    if '--data' in argv[:-1]:
+        at = argv.index('--data')
+        data, argv = argv[at + 1], argv[:at] + argv[at + 2:]
     if '--real-time' not in argv or len(argv) < argv.index('--real-time') + 3:
         print(__doc__, file=sys.stderr)
         return 2
     split = argv.index('--real-time')
     counted, (audio, network) = argv[1:split], argv[split + 1:split + 3]
-    ok = report_counted(counted_results(counted))
+    rows = []
+    ok = report_counted(counted_results(counted), rows)
+    if data:
+        write_data(data, rows)
     ok = report_audio(audio) and ok
     ok = report_network(network) and ok
     return 0 if ok else 1
