@@ -36,3 +36,13 @@ bool rust_helper_spin_lock_held_by_current(spinlock_t *lock)
 	return false;
 #endif
 }
+
+unsigned long rust_helper_spin_lock_irqsave_nested(spinlock_t *lock,
+						   unsigned int subclass)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave_nested(lock, flags, subclass);
+
+	return flags;
+}

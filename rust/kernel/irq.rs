@@ -20,10 +20,10 @@ mod sync;
 mod sync_tests;
 
 pub use flags::Flags;
-pub use request::{Handler, IrqReturn, Registration};
+pub use request::{Handler, IrqReturn, Registration, ThreadedHandler, ThreadedIrqReturn};
 pub use sync::{
-    new_interrupt_sync, new_interrupt_sync_group, DispatchMode, InterruptSync, Placement,
-    Statistics, MAX_REPEAT_PASSES,
+    new_interrupt_sync, new_interrupt_sync_group, DispatchMode, InterruptSync, IsrContext,
+    Placement, Statistics, MAX_DISABLE_DEPTH, MAX_REPEAT_PASSES,
 };
 
 /// Returns whether interrupts are disabled on the local CPU.

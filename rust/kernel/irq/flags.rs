@@ -54,6 +54,14 @@ impl Flags {
     /// On a line shared with a `NO_SUSPEND` user, run this handler after suspend too.
     pub const COND_SUSPEND: Flags = Flags(bindings::IRQF_COND_SUSPEND);
 
+    /// Keep the line masked after the primary handler until the thread handler has run: what a
+    /// level-triggered line needs when it is handled in a thread.
+    pub const ONESHOT: Flags = Flags(bindings::IRQF_ONESHOT);
+
+    /// Leave the line disabled when it is requested, until it is explicitly enabled. Not
+    /// allowed with [`Flags::SHARED`].
+    pub const NO_AUTOEN: Flags = Flags(bindings::IRQF_NO_AUTOEN);
+
     /// Returns whether all of `other` is set in `self`.
     pub const fn contains(self, other: Flags) -> bool {
         self.0 & other.0 == other.0

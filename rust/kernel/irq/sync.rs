@@ -8,7 +8,7 @@
 //!
 //! C header: [`include/linux/interrupt.h`](srctree/include/linux/interrupt.h)
 
-use super::{Flags, Handler, IrqReturn, Registration};
+use super::{Flags, Handler, IrqReturn, Registration, ThreadedHandler, ThreadedIrqReturn};
 use crate::{
     alloc::{flags::GFP_KERNEL, KBox, KVec},
     error::{Error, Result},
@@ -20,11 +20,18 @@ use crate::{
 };
 use chain::{Chain, Routine};
 use core::{
-    ptr::NonNull,
-    sync::atomic::{AtomicBool, Ordering},
+    ptr::{self, NonNull},
+    sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering},
 };
+use deferred::{Deferred, ObjectRoutine, DPC, WORK_ITEM};
 
 mod chain;
+mod context;
+mod deferred;
+mod line_control;
+
+pub use context::IsrContext;
+pub use line_control::MAX_DISABLE_DEPTH;
 
 /// How many passes over the routines [`DispatchMode::Repeat`] makes for one interrupt at most.
 ///
@@ -241,6 +248,16 @@ struct Shared<T> {
     connected: AtomicBool,
     /// Whether a blocking method called in atomic context was reported already.
     misuse_reported: AtomicBool,
+    /// Whether the lines are requested with a thread; written under the connection mutex.
+    threaded: AtomicBool,
+    /// Whether a routine asked for the thread routine; written and cleared under the lock.
+    thread_requested: AtomicBool,
+    /// The task running the thread routine of each line, or null.
+    thread_tasks: KVec<AtomicPtr<bindings::task_struct>>,
+    /// Whether the lines are requested and may be disabled; written under the lock.
+    lines_open: AtomicBool,
+    /// How many times the lines were disabled and not enabled again; written under the lock.
+    disable_depth: AtomicU32,
 }
 
 /// Returns the `EDEADLK` error, which `kernel::error::code` does not have in this kernel.
@@ -248,27 +265,68 @@ fn edeadlk() -> Error {
     Error::from_errno(-(bindings::EDEADLK as i32))
 }
 
+/// Returns whether `cpu` is a CPU that is online.
+fn is_online(cpu: u32) -> bool {
+    // SAFETY: Reading `nr_cpu_ids` and the online mask has no preconditions; `cpu` is checked
+    // against `nr_cpu_ids` first, as `cpu_online()` requires.
+    cpu < unsafe { bindings::nr_cpu_ids } && unsafe { bindings::cpu_online(cpu) }
+}
+
 impl<T> Shared<T> {
-    /// Returns whether `method`, which sleeps or waits for the routines, may run here.
+    /// Returns whether `method`, which sleeps, may run here.
     ///
     /// Service routines and synchronized closures run with local interrupts disabled, or on
-    /// `CONFIG_PREEMPT_RT` with the lock held by their task; from there, `method` would sleep
-    /// in atomic context or wait for itself for ever. The first time that happens the object
-    /// warns, naming itself and the method.
-    fn may_block(&self, method: &str) -> bool {
+    /// `CONFIG_PREEMPT_RT` with the lock held by their task, and the DPC in softirq context;
+    /// from there, `method` would sleep in atomic context or wait for itself for ever. The
+    /// first time that happens the object warns, naming itself and the method.
+    fn may_sleep(&self, method: &str) -> bool {
         // On `CONFIG_PREEMPT_RT` routines and closures run with interrupts enabled, holding the
         // lock as its owner.
-        if !super::local_interrupts_disabled() && !self.protected.held_by_current_task() {
+        // SAFETY: `in_task()` has no preconditions.
+        if unsafe { bindings::in_task() }
+            && !super::local_interrupts_disabled()
+            && !self.protected.held_by_current_task()
+        {
             return true;
         }
+        self.report_misuse(
+            method,
+            "in atomic context, from a service routine, a synchronized closure or the DPC",
+        );
+        false
+    }
+
+    /// Returns whether `method`, which sleeps and waits for the routines, thread routines
+    /// included, may run here: as [`Shared::may_sleep`], and not from a thread routine, which
+    /// the wait would wait for.
+    fn may_wait_for_routines(&self, method: &str) -> bool {
+        if !self.may_sleep(method) {
+            return false;
+        }
+        // SAFETY: `get_current()` has no preconditions.
+        let current = unsafe { bindings::get_current() };
+        if self
+            .thread_tasks
+            .iter()
+            .any(|task| task.load(Ordering::Relaxed) == current)
+        {
+            self.report_misuse(method, "from the thread routine");
+            return false;
+        }
+        true
+    }
+
+    /// Warns, the first time only, that `method` was called `where` it cannot run.
+    #[cold]
+    fn report_misuse(&self, method: &str, place: &str) {
         if !self.misuse_reported.swap(true, Ordering::Relaxed) {
             pr_warn!(
-                "{}: {}() called with interrupts disabled, from a service routine or a synchronized closure? Refused: it sleeps and waits for the routines\n",
+                "{}: {}() called {}? Refused: it sleeps and waits for the routines\n",
                 self.name,
-                method
+                method,
+                place
             );
         }
-        false
     }
 
     /// Dispatches an interrupt of line `message` in mode `MODE`; called by its handler only.
@@ -279,24 +337,57 @@ impl<T> Shared<T> {
     #[inline(always)]
     unsafe fn service<const MODE: u8>(&self, message: usize) -> IrqReturn {
         // Handlers run with local interrupts disabled: no need to save and restore them.
+        // SAFETY: The caller passes the index of a line.
+        self.protected
+            .with_lock_in_handler(|p| unsafe { self.dispatch::<MODE>(p, message) })
+    }
+
+    /// Dispatches an interrupt of line `message` in mode `MODE`, as [`Shared::service`], and
+    /// says whether a routine asked for the thread routine; called by threaded handlers only.
+    ///
+    /// # Safety
+    ///
+    /// `message` is the index of a line of the object.
+    #[inline(always)]
+    unsafe fn service_threaded<const MODE: u8>(&self, message: usize) -> ThreadedIrqReturn {
+        // Handlers run with local interrupts disabled: no need to save and restore them.
         self.protected.with_lock_in_handler(|p| {
-            p.counters.dispatched = p.counters.dispatched.wrapping_add(1);
-            let handled = match MODE {
-                // SAFETY: The caller passes the index of a line.
-                NORMAL => return unsafe { p.dispatch_until_handled(message) },
-                // SAFETY: The caller passes the index of a line.
-                ALL => unsafe { p.run_all(message) },
-                _ => {
-                    // SAFETY: The caller passes the index of a line.
-                    let (handled, first_limit_hit) = unsafe { p.run_passes(message) };
-                    if first_limit_hit {
-                        self.report_stuck(message);
-                    }
-                    handled
-                }
-            };
-            p.count(handled)
+            // SAFETY: The caller passes the index of a line.
+            let result = unsafe { self.dispatch::<MODE>(p, message) };
+            // Under the lock: the request is this interrupt's.
+            if self.thread_requested.swap(false, Ordering::Relaxed) {
+                ThreadedIrqReturn::WakeThread
+            } else if result.is_handled() {
+                ThreadedIrqReturn::Handled
+            } else {
+                ThreadedIrqReturn::None
+            }
         })
+    }
+
+    /// Calls the routines of line `message` as mode `MODE` says, with the lock held.
+    ///
+    /// # Safety
+    ///
+    /// `message` is the index of a line of the object.
+    #[inline(always)]
+    unsafe fn dispatch<const MODE: u8>(&self, p: &mut Protected<T>, message: usize) -> IrqReturn {
+        p.counters.dispatched = p.counters.dispatched.wrapping_add(1);
+        let handled = match MODE {
+            // SAFETY: The caller passes the index of a line.
+            NORMAL => return unsafe { p.dispatch_until_handled(message) },
+            // SAFETY: The caller passes the index of a line.
+            ALL => unsafe { p.run_all(message) },
+            _ => {
+                // SAFETY: The caller passes the index of a line.
+                let (handled, first_limit_hit) = unsafe { p.run_passes(message) };
+                if first_limit_hit {
+                    self.report_stuck(message);
+                }
+                handled
+            }
+        };
+        p.count(handled)
     }
 
     /// Reports that [`DispatchMode::Repeat`] stopped at [`MAX_REPEAT_PASSES`] on line
@@ -314,7 +405,7 @@ impl<T> Shared<T> {
     }
 }
 
-/// The dispatch modes as the constant parameter of [`ServiceHandler`].
+/// The dispatch modes as the constant parameter of [`Dispatch`].
 const NORMAL: u8 = 0;
 const ALL: u8 = 1;
 const REPEAT: u8 = 2;
@@ -326,45 +417,78 @@ const REPEAT: u8 = 2;
 ///
 /// # Invariants
 ///
-/// `shared` points to the `shared` field of a pinned [`InterruptSync`] that disconnects, and so
-/// drops this handler, before that field is dropped. `message` is the index of a line of it,
-/// and `MODE` its mode.
-struct ServiceHandler<T, const MODE: u8> {
-    shared: NonNull<Shared<T>>,
+/// `sync` points to a pinned [`InterruptSync`] that disconnects, and so drops this handler,
+/// before it is dropped. `message` is the index of a line of it, and `MODE` its mode.
+struct Dispatch<T: Send + 'static, const MODE: u8> {
+    sync: NonNull<InterruptSync<T>>,
     message: usize,
 }
 
-// SAFETY: `ServiceHandler` only gives shared access to a `Shared<T>`, whose mutable parts are
-// behind a `SpinLockIrq` that is `Send` and `Sync` when `T` is `Send`.
-unsafe impl<T: Send, const MODE: u8> Send for ServiceHandler<T, MODE> {}
+// SAFETY: `Dispatch` only gives shared access to an `InterruptSync<T>`, which is `Sync`
+// when `T` is `Send`.
+unsafe impl<T: Send, const MODE: u8> Send for Dispatch<T, MODE> {}
 
 // SAFETY: As above: calling the handler from several CPUs at once only takes the lock.
-unsafe impl<T: Send, const MODE: u8> Sync for ServiceHandler<T, MODE> {}
+unsafe impl<T: Send, const MODE: u8> Sync for Dispatch<T, MODE> {}
 
-impl<T: Send, const MODE: u8> Handler for ServiceHandler<T, MODE> {
+impl<T: Send, const MODE: u8> Dispatch<T, MODE> {
+    /// Returns the object the handler serves.
+    #[inline(always)]
+    fn sync(&self) -> &InterruptSync<T> {
+        // SAFETY: By the type invariant `sync` is valid as long as the handler exists.
+        unsafe { self.sync.as_ref() }
+    }
+}
+
+impl<T: Send, const MODE: u8> Handler for Dispatch<T, MODE> {
     #[inline(always)]
     fn handle_irq(&self) -> IrqReturn {
-        // SAFETY: By the type invariant `shared` is valid as long as the handler exists.
-        let shared = unsafe { self.shared.as_ref() };
         // SAFETY: By the type invariant `message` is the index of a line of the object.
-        unsafe { shared.service::<MODE>(self.message) }
+        unsafe { self.sync().shared.service::<MODE>(self.message) }
+    }
+}
+
+impl<T: Send, const MODE: u8> ThreadedHandler for Dispatch<T, MODE> {
+    fn handle_primary(&self) -> ThreadedIrqReturn {
+        // SAFETY: By the type invariant `message` is the index of a line of the object.
+        unsafe { self.sync().shared.service_threaded::<MODE>(self.message) }
+    }
+
+    fn handle_thread(&self) -> IrqReturn {
+        let sync = self.sync();
+        let task = &sync.shared.thread_tasks[self.message];
+        // SAFETY: `get_current()` has no preconditions.
+        task.store(unsafe { bindings::get_current() }, Ordering::Relaxed);
+        // The object connects threaded only with a thread routine, which stays set.
+        let result = sync.thread.call(sync).unwrap_or(IrqReturn::None);
+        task.store(ptr::null_mut(), Ordering::Relaxed);
+        result
     }
 }
 
 /// A requested line of a connected [`InterruptSync`], whose handler has the object's mode.
 enum ConnectedLine<T: Send + 'static> {
-    Normal(Pin<KBox<Registration<ServiceHandler<T, NORMAL>>>>),
-    All(Pin<KBox<Registration<ServiceHandler<T, ALL>>>>),
-    Repeat(Pin<KBox<Registration<ServiceHandler<T, REPEAT>>>>),
+    Normal(Pin<KBox<Registration<Dispatch<T, NORMAL>>>>),
+    All(Pin<KBox<Registration<Dispatch<T, ALL>>>>),
+    Repeat(Pin<KBox<Registration<Dispatch<T, REPEAT>>>>),
 }
 
 impl<T: Send + 'static> ConnectedLine<T> {
-    /// Waits until no handler of the line runs on any CPU.
+    /// Waits until no handler of the line runs on any CPU, its thread included.
     fn synchronize(&self) {
         match self {
             ConnectedLine::Normal(registration) => registration.synchronize(),
             ConnectedLine::All(registration) => registration.synchronize(),
             ConnectedLine::Repeat(registration) => registration.synchronize(),
+        }
+    }
+
+    /// Returns the line.
+    fn irq(&self) -> u32 {
+        match self {
+            ConnectedLine::Normal(registration) => registration.irq(),
+            ConnectedLine::All(registration) => registration.irq(),
+            ConnectedLine::Repeat(registration) => registration.irq(),
         }
     }
 }
@@ -400,7 +524,7 @@ struct Connection<T: Send + 'static>(KVec<ConnectedLine<T>>);
 ///
 /// The object is pinned: it is `!Unpin` and only built in place from [`InterruptSync::new`], so
 /// `shared` keeps its address until the object is dropped. `connection` holds a registration of a
-/// `ServiceHandler` pointing to `shared` for every line whenever the object is connected.
+/// `Dispatch` pointing to `shared` for every line whenever the object is connected.
 ///
 /// # Examples
 ///
@@ -452,6 +576,17 @@ pub struct InterruptSync<T: Send + 'static> {
 
     #[pin]
     connection: Mutex<Connection<T>>,
+
+    /// The DPC, run in softirq context.
+    #[pin]
+    dpc: Deferred<T, DPC>,
+
+    /// The work item, run in process context.
+    #[pin]
+    work_item: Deferred<T, WORK_ITEM>,
+
+    /// The thread routine; the object connects threaded when it is set.
+    thread: ObjectRoutine<T, IrqReturn>,
 }
 
 impl<T: Send + 'static> InterruptSync<T> {
@@ -489,7 +624,7 @@ impl<T: Send + 'static> InterruptSync<T> {
     ) -> impl PinInit<Self, Error> {
         let prepared = Self::prepare(lines, state);
         let init = move |slot: *mut Self| {
-            let (lines, protected) = prepared?;
+            let (lines, thread_tasks, protected) = prepared?;
             let init = pin_init!(Self {
                 shared <- pin_init!(Shared {
                     protected <- SpinLockIrq::new(protected, name, key),
@@ -498,12 +633,22 @@ impl<T: Send + 'static> InterruptSync<T> {
                     name,
                     connected: AtomicBool::new(false),
                     misuse_reported: AtomicBool::new(false),
+                    threaded: AtomicBool::new(false),
+                    thread_requested: AtomicBool::new(false),
+                    thread_tasks,
+                    lines_open: AtomicBool::new(false),
+                    disable_depth: AtomicU32::new(0),
                 }),
                 connection <- Mutex::new(
                     Connection::none(),
                     CONNECTION_LOCK_NAME,
                     crate::static_lock_class!()
                 ),
+                // SAFETY: This is the `dpc` field of an `InterruptSync<T>`.
+                dpc <- unsafe { Deferred::new() },
+                // SAFETY: This is the `work_item` field of an `InterruptSync<T>`.
+                work_item <- unsafe { Deferred::new() },
+                thread: ObjectRoutine::new(),
             });
             // SAFETY: `slot` is valid for writes and pinned, as `pin_init_from_closure` below
             // requires of its callers.
@@ -514,15 +659,25 @@ impl<T: Send + 'static> InterruptSync<T> {
         unsafe { init::pin_init_from_closure(init) }
     }
 
-    /// Allocates the line list and the chains of a new object.
-    fn prepare(lines: &[u32], state: T) -> Result<(KVec<u32>, Protected<T>)> {
+    /// Allocates the line list, the thread task slots and the chains of a new object.
+    #[allow(clippy::type_complexity)]
+    fn prepare(
+        lines: &[u32],
+        state: T,
+    ) -> Result<(
+        KVec<u32>,
+        KVec<AtomicPtr<bindings::task_struct>>,
+        Protected<T>,
+    )> {
         if lines.is_empty() {
             return Err(EINVAL);
         }
         let mut line_list = KVec::with_capacity(lines.len(), GFP_KERNEL)?;
+        let mut thread_tasks = KVec::with_capacity(lines.len(), GFP_KERNEL)?;
         let mut chains = KVec::with_capacity(lines.len(), GFP_KERNEL)?;
         for &line in lines {
             line_list.push(line, GFP_KERNEL)?;
+            thread_tasks.push(AtomicPtr::new(ptr::null_mut()), GFP_KERNEL)?;
             chains.push(None, GFP_KERNEL)?;
         }
         // INVARIANT: One chain per line.
@@ -531,7 +686,7 @@ impl<T: Send + 'static> InterruptSync<T> {
             chains,
             counters: Counters::default(),
         };
-        Ok((line_list, protected))
+        Ok((line_list, thread_tasks, protected))
     }
 
     /// Returns the interrupt line of the object, the first if it has several (what
@@ -577,7 +732,7 @@ impl<T: Send + 'static> InterruptSync<T> {
         if message >= self.shared.lines.len() {
             return Err(EINVAL);
         }
-        if !self.shared.may_block("register_service_routine") {
+        if !self.shared.may_sleep("register_service_routine") {
             return Err(edeadlk());
         }
         let routine = Routine::new(routine)?;
@@ -599,6 +754,27 @@ impl<T: Send + 'static> InterruptSync<T> {
         self.shared.protected.with_lock(|p| f(&mut p.state))
     }
 
+    /// Runs `f` as [`InterruptSync::call_synchronized`] does if the lock is free, and returns
+    /// what `f` returns; returns `None` without waiting if the lock is held, by a routine or a
+    /// closure on another CPU (KMDF's `WdfInterruptTryToAcquireLock()`).
+    pub fn try_call_synchronized<R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        self.shared.protected.try_with_lock(|p| f(&mut p.state))
+    }
+
+    /// Runs `f` as [`InterruptSync::call_synchronized`] does, telling lockdep that this lock is
+    /// taken at nesting level `subclass` (from 1 to 7) inside another object's lock of the same
+    /// class.
+    ///
+    /// Objects made at one call site share a lockdep class, so taking one's lock inside
+    /// another's looks to lockdep like taking a lock again. A driver that nests them, say two
+    /// per-vector objects made in a loop, always in the same order, says so with this method
+    /// for the inner one. Without lockdep it is [`InterruptSync::call_synchronized`].
+    pub fn call_synchronized_nested<R>(&self, subclass: u32, f: impl FnOnce(&mut T) -> R) -> R {
+        self.shared
+            .protected
+            .with_lock_nested(subclass, |p| f(&mut p.state))
+    }
+
     /// Returns the counters of the interrupts dispatched so far, on all lines.
     pub fn statistics(&self) -> Statistics {
         self.shared.protected.with_lock(|p| p.counters.into())
@@ -606,13 +782,19 @@ impl<T: Send + 'static> InterruptSync<T> {
 
     /// Requests the lines with `flags`, so that their interrupts reach the routines.
     ///
+    /// With a thread routine set ([`InterruptSync::set_thread_routine`]) the lines are
+    /// requested threaded: a routine's [`IsrContext::wake_thread`] wakes the thread routine
+    /// once the dispatch is over. Add [`Flags::ONESHOT`] for level-triggered lines, to keep
+    /// them masked until the thread routine has run. With [`Flags::NO_AUTOEN`] the lines are
+    /// connected disabled, at a disable depth of one: [`InterruptSync::enable`] enables them.
+    ///
     /// Fails with `EBUSY` if the object is already connected or a line is taken by a handler
     /// that does not share it, and with `EINVAL` if a line does not exist or cannot be
-    /// requested, and with `EDEADLK` when called with interrupts disabled (from a routine or a
-    /// synchronized closure). The object stays usable, and disconnected, after an error: lines
-    /// requested before the one that failed are freed. May sleep.
+    /// requested, and with `EDEADLK` when called in atomic context (from a routine, a
+    /// synchronized closure or the DPC). The object stays usable, and disconnected, after an
+    /// error: lines requested before the one that failed are freed. May sleep.
     pub fn connect(&self, flags: Flags) -> Result {
-        if !self.shared.may_block("connect") {
+        if !self.shared.may_sleep("connect") {
             return Err(edeadlk());
         }
         let mut connection = self.connection.lock();
@@ -620,15 +802,36 @@ impl<T: Send + 'static> InterruptSync<T> {
             return Err(EBUSY);
         }
 
+        let threaded = self.thread.is_set();
+        self.shared.threaded.store(threaded, Ordering::Relaxed);
+        let initial_depth = u32::from(flags.contains(Flags::NO_AUTOEN));
+        self.shared.protected.with_lock(|_| {
+            self.shared.lines_open.store(true, Ordering::Relaxed);
+            self.shared
+                .disable_depth
+                .store(initial_depth, Ordering::Relaxed);
+        });
+
         let mut registrations = KVec::with_capacity(self.shared.lines.len(), GFP_KERNEL)?;
         for (message, &line) in self.shared.lines.iter().enumerate() {
-            // On error, dropping `registrations` frees the lines requested so far.
             let registration = match self.shared.mode {
-                DispatchMode::Normal => ConnectedLine::Normal(self.request(message, line, flags)?),
-                DispatchMode::All => ConnectedLine::All(self.request(message, line, flags)?),
-                DispatchMode::Repeat => ConnectedLine::Repeat(self.request(message, line, flags)?),
+                DispatchMode::Normal => self
+                    .request(message, line, flags, threaded)
+                    .map(ConnectedLine::Normal),
+                DispatchMode::All => self
+                    .request(message, line, flags, threaded)
+                    .map(ConnectedLine::All),
+                DispatchMode::Repeat => self
+                    .request(message, line, flags, threaded)
+                    .map(ConnectedLine::Repeat),
             };
-            registrations.push(registration, GFP_KERNEL)?;
+            let pushed = registration.and_then(|r| Ok(registrations.push(r, GFP_KERNEL)?));
+            if let Err(e) = pushed {
+                // Dropping `registrations` frees the lines requested so far, once they are
+                // enabled again.
+                self.close_lines(&registrations);
+                return Err(e);
+            }
         }
         *connection = Connection(registrations);
         self.shared.connected.store(true, Ordering::Release);
@@ -636,34 +839,47 @@ impl<T: Send + 'static> InterruptSync<T> {
     }
 
     /// Requests line `line`, the line of index `message`, with a handler of mode `MODE`, which
-    /// must be the object's.
+    /// must be the object's, threaded or not.
     fn request<const MODE: u8>(
         &self,
         message: usize,
         line: u32,
         flags: Flags,
-    ) -> Result<Pin<KBox<Registration<ServiceHandler<T, MODE>>>>> {
-        // INVARIANT: By the type invariant `self` is pinned, so `shared` keeps its address, and
-        // `drop` disconnects before `shared` is dropped; the caller passes the index of a line
-        // and the object's mode.
-        let handler = ServiceHandler {
-            shared: NonNull::from(&self.shared),
+        threaded: bool,
+    ) -> Result<Pin<KBox<Registration<Dispatch<T, MODE>>>>> {
+        // INVARIANT: By the type invariant `self` is pinned, and `drop` disconnects before it
+        // is dropped; the caller passes the index of a line and the object's mode.
+        let handler = Dispatch {
+            sync: NonNull::from(self),
             message,
         };
-        KBox::pin_init(
-            Registration::new(line, flags, self.shared.name, handler),
-            GFP_KERNEL,
-        )
+        let name = self.shared.name;
+        if threaded {
+            KBox::pin_init(
+                Registration::new_threaded(line, flags, name, handler),
+                GFP_KERNEL,
+            )
+        } else {
+            KBox::pin_init(Registration::new(line, flags, name, handler), GFP_KERNEL)
+        }
     }
 
-    /// Frees the lines. Does nothing if the object is not connected.
+    /// Frees the lines, waits for the routines and cancels the deferred work. Does nothing but
+    /// cancel the work if the object is not connected.
     ///
-    /// Returns after every routine that was running on another CPU has finished. Routines stay
-    /// registered, and the object can connect again. May sleep. Called with interrupts
-    /// disabled (from a routine or a synchronized closure), it does nothing but warn.
+    /// Returns after every routine that was running on another CPU has finished, and the DPC
+    /// and the work item, if queued, have been cancelled or have run (the work item does not
+    /// wait for itself). Lines still disabled are enabled again before they are freed, and
+    /// their affinity hints cleared. Routines stay registered, and the object can connect
+    /// again. May sleep. Called from a routine, a synchronized closure, the DPC or the thread
+    /// routine, it does nothing but warn.
     pub fn disconnect(&self) {
-        if self.shared.may_block("disconnect") {
+        if self.shared.may_wait_for_routines("disconnect") {
             self.disconnect_now();
+            // The DPC may queue the work item, and the work item the DPC.
+            self.dpc.cancel();
+            self.work_item.cancel();
+            self.dpc.cancel();
         }
     }
 
@@ -672,8 +888,33 @@ impl<T: Send + 'static> InterruptSync<T> {
         // Dropping the registrations frees the lines. It happens under the mutex, so a
         // `connect` that follows finds them free; the handler never takes the mutex.
         let mut connection = self.connection.lock();
+        if connection.is_connected() {
+            self.close_lines(&connection.0);
+        }
         *connection = Connection::none();
         self.shared.connected.store(false, Ordering::Release);
+    }
+
+    /// Stops disabling and enabling `lines`, about to be freed: enables them as many times as
+    /// the object disabled them, and clears their affinity hints.
+    fn close_lines(&self, lines: &[ConnectedLine<T>]) {
+        self.shared.protected.with_lock(|_| {
+            self.shared.lines_open.store(false, Ordering::Relaxed);
+            let depth = self.shared.disable_depth.swap(0, Ordering::Relaxed);
+            for line in lines {
+                let irq = line.irq();
+                for _ in 0..depth {
+                    // SAFETY: `irq` is requested by the object, which disabled it `depth` times
+                    // (or requested it disabled); `enable_irq()` may be called in any context.
+                    unsafe { bindings::enable_irq(irq) };
+                }
+            }
+        });
+        for line in lines {
+            // SAFETY: The line is requested by the object; clearing a hint has no other
+            // precondition.
+            unsafe { bindings::irq_update_affinity_hint(line.irq(), ptr::null()) };
+        }
     }
 
     /// Returns whether the object is connected. Never blocks: callable from anywhere.
@@ -681,11 +922,11 @@ impl<T: Send + 'static> InterruptSync<T> {
         self.shared.connected.load(Ordering::Acquire)
     }
 
-    /// Waits until no routine of the object's lines is running on any CPU. May sleep. Called
-    /// with interrupts disabled (from a routine or a synchronized closure), it does nothing
-    /// but warn.
+    /// Waits until no routine of the object's lines is running on any CPU, thread routines
+    /// included. May sleep. Called from a routine, a synchronized closure, the DPC or the
+    /// thread routine, it does nothing but warn.
     pub fn synchronize(&self) {
-        if !self.shared.may_block("synchronize") {
+        if !self.shared.may_wait_for_routines("synchronize") {
             return;
         }
         for registration in self.connection.lock().0.iter() {
@@ -707,7 +948,10 @@ impl<T: Send + 'static> Connection<T> {
 #[pinned_drop]
 impl<T: Send + 'static> PinnedDrop for InterruptSync<T> {
     fn drop(self: Pin<&mut Self>) {
-        // Free the line before `shared`, which the handler points to, is dropped.
+        // Free the line before `shared`, which the handler points to, is dropped; then stop the
+        // deferred work for good: the DPC may queue the work item, but not once shut down.
         self.disconnect_now();
+        self.dpc.shut_down();
+        self.work_item.shut_down();
     }
 }

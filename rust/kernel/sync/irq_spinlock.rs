@@ -126,6 +126,29 @@ impl<T: ?Sized> SpinLockIrq<T> {
         unsafe { self.run_locked(flags, f) }
     }
 
+    /// Runs `f` as [`SpinLockIrq::with_lock`] does if the lock is free, and returns what `f`
+    /// returns; returns `None` at once if the lock is held.
+    pub fn try_with_lock<R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        let mut flags = 0;
+        // SAFETY: By the type invariant `state` is initialised; `flags` is valid for writes.
+        if !unsafe { bindings::spin_trylock_irqsave(self.state.get(), &mut flags) } {
+            return None;
+        }
+        // SAFETY: This CPU took the lock just above, which saved `flags`.
+        Some(unsafe { self.run_locked(flags, f) })
+    }
+
+    /// Runs `f` as [`SpinLockIrq::with_lock`] does, telling lockdep that the lock is taken at
+    /// nesting level `subclass` inside another lock of its class
+    /// (`spin_lock_irqsave_nested()`). Without lockdep the level is ignored.
+    pub fn with_lock_nested<R>(&self, subclass: u32, f: impl FnOnce(&mut T) -> R) -> R {
+        // SAFETY: By the type invariant `state` is initialised. lockdep checks `subclass`
+        // against its limit and reports a level out of range.
+        let flags = unsafe { bindings::spin_lock_irqsave_nested(self.state.get(), subclass) };
+        // SAFETY: This CPU took the lock just above, which returned `flags`.
+        unsafe { self.run_locked(flags, f) }
+    }
+
     /// Runs `f` with the lock taken the way kernels without lockdep take it when it is busy
     /// (waiting, and reporting a long wait), on any kernel but `CONFIG_PREEMPT_RT`: for the
     /// KUnit suite, which runs on a lockdep kernel.
