@@ -217,7 +217,7 @@ check_boot() {
 		record "$status" "$prefix$name" "$detail"
 	done < <(kunit_results "$log")
 
-	for suite in rust_irq_sync rust_doctests_kernel; do
+	for suite in rust_irq_sync rust_irq_sync_deferred rust_irq_sync_line_control rust_doctests_kernel; do
 		if grep -q "# Subtest: $suite" "$log"; then
 			record PASS "${prefix}kunit_suite_ran:$suite"
 		else

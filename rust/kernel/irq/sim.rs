@@ -130,6 +130,8 @@ impl SimLines {
         self.fire(index)?;
         let mut pending = true;
         for _ in 0..1000 {
+            // A masked line's state is not written: it has nothing pending.
+            pending = false;
             // SAFETY: `irq` is a line of this live domain and `pending` is valid for writes.
             to_result(unsafe {
                 bindings::irq_get_irqchip_state(
@@ -151,6 +153,26 @@ impl SimLines {
         // SAFETY: `irq` is a line of this live domain; the caller may sleep.
         unsafe { bindings::synchronize_irq(irq) };
         Ok(())
+    }
+
+    /// Makes line `index` level-triggered for the interrupt core when it is handled with
+    /// [`SimLines::handle`]: its flow handler masks it while its handlers run, and keeps it
+    /// masked until the thread handler of a [`Flags::ONESHOT`](super::Flags::ONESHOT)
+    /// registration returns. Lines are edge-like (`handle_simple_irq()`) until then, and always
+    /// when fired: `irq_sim` delivers through that flow handler itself.
+    pub fn use_level_flow(&self, index: usize) -> Result {
+        let irq = self.irq(index)?;
+        // SAFETY: `irq` is a line of this live domain; `handle_level_irq()` suits any chip that
+        // can mask, as `irq_sim`'s can.
+        unsafe { bindings::irq_set_handler(irq, Some(bindings::handle_level_irq)) };
+        Ok(())
+    }
+
+    /// Returns whether line `index` is masked at its chip.
+    pub fn is_masked(&self, index: usize) -> Result<bool> {
+        let irq = self.irq(index)?;
+        // SAFETY: `irq` is a line of this live domain.
+        Ok(unsafe { bindings::irq_line_masked(irq) })
     }
 
     /// Runs the handlers of line `index` now, on this CPU with local interrupts disabled, through

@@ -19,6 +19,9 @@ use crate::{
 };
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
+mod deferred;
+mod line_control;
+
 /// The device state of most cases: which routines ran, in order.
 struct Trace {
     calls: [u8; 64],
