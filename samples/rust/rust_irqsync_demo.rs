@@ -7,8 +7,15 @@
 //! service routine handles the interrupt only when that bit is set, and acknowledges it by
 //! clearing the bit. Process context plays the hardware: it sets status bits through
 //! `call_synchronized` and fires the line. The module prints what ran, in which order.
+//!
+//! The last part defers work as a KMDF driver does: the DMA routine queues the object's DPC,
+//! which completes the transfer in softirq context, and the codec routine wakes the object's
+//! thread routine, which may sleep talking to the codec.
 
-use kernel::irq::{sim::SimLines, DispatchMode, Flags, InterruptSync, IrqReturn, Placement};
+use kernel::delay::poll_timeout;
+use kernel::irq::{
+    sim::SimLines, DispatchMode, Flags, InterruptSync, IrqReturn, IsrContext, Placement,
+};
 use kernel::{new_interrupt_sync, prelude::*};
 
 module! {
@@ -32,6 +39,9 @@ struct Card {
     /// Names of the routines that ran for the last interrupt, in order.
     trace: [&'static str; 16],
     trace_len: usize,
+    /// DMA transfers the DPC completed, and codec events the thread routine served.
+    transfers_completed: u32,
+    codec_events_served: u32,
 }
 
 impl Card {
@@ -41,6 +51,8 @@ impl Card {
             fifo: 0,
             trace: [""; 16],
             trace_len: 0,
+            transfers_completed: 0,
+            codec_events_served: 0,
         }
     }
 
@@ -214,16 +226,81 @@ fn synchronized_calls(lines: &SimLines) -> Result {
     Ok(())
 }
 
+/// A routine for the source whose status bit is `cause` that leaves the rest of the work to
+/// `defer`, which gets the routine's context: queue the DPC, wake the thread.
+fn deferring_source(
+    name: &'static str,
+    cause: u32,
+    defer: fn(&IsrContext<'_, Card>) -> bool,
+) -> impl FnMut(&mut Card, &IsrContext<'_, Card>) -> IrqReturn + Send {
+    let mut handle = source(name, cause);
+    move |card, isr| {
+        let handled = handle(card);
+        if handled.is_handled() {
+            defer(isr);
+        }
+        handled
+    }
+}
+
+fn deferred_work(lines: &SimLines) -> Result {
+    pr_info!("Deferred work: the DMA routine queues the DPC, the codec routine wakes the thread\n");
+    let sync = KBox::pin_init(
+        new_interrupt_sync!(
+            lines.irq(3)?,
+            DispatchMode::All,
+            Card::new(),
+            "rust_irqsync_demo"
+        ),
+        GFP_KERNEL,
+    )?;
+    sync.set_dpc(|sync| {
+        let completed = sync.call_synchronized(|card| {
+            card.transfers_completed += 1;
+            card.transfers_completed
+        });
+        pr_info!("  DPC (softirq, outside the lock): DMA transfer {completed} completed\n");
+    })?;
+    sync.set_thread_routine(|sync| {
+        // A codec behind a slow bus: the thread may sleep.
+        kernel::delay::usleep_range(100, 200);
+        let served = sync.call_synchronized(|card| {
+            card.codec_events_served += 1;
+            card.codec_events_served
+        });
+        pr_info!("  thread routine (may sleep, outside the lock): codec event {served} served\n");
+        IrqReturn::Handled
+    })?;
+    sync.register_service_routine_with_context(
+        deferring_source("dma", DMA, |isr| isr.queue_dpc()),
+        Placement::Last,
+    )?;
+    sync.register_service_routine_with_context(
+        deferring_source("codec", CODEC, |isr| isr.wake_thread()),
+        Placement::Last,
+    )?;
+    // The thread routine makes the connection threaded; ONESHOT keeps a level line masked until
+    // the thread has run.
+    sync.connect(Flags::ONESHOT)?;
+    interrupt(lines, 3, &sync, DMA | CODEC)?;
+    let done =
+        || sync.call_synchronized(|card| (card.transfers_completed, card.codec_events_served));
+    poll_timeout(|| done() == (1, 1), 1000, 2_000_000)?;
+    sync.disconnect();
+    Ok(())
+}
+
 struct Demo;
 
 impl kernel::Module for Demo {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         pr_info!("InterruptSync demo: a card with DMA, codec and timer sources on one line\n");
-        let lines = SimLines::new(3)?;
+        let lines = SimLines::new(4)?;
         normal_mode(&lines)?;
         all_mode(&lines)?;
         repeat_mode(&lines)?;
         synchronized_calls(&lines)?;
+        deferred_work(&lines)?;
         pr_info!("demo finished\n");
         Ok(Demo)
     }

@@ -8,7 +8,8 @@
 //! device's interrupts and schedules NAPI, the DPC. The NAPI poll cleans sent frames, receives
 //! up to its budget and, once it has caught up, unmasks the interrupts under
 //! `call_synchronized`: `NdisMSynchronizeWithInterruptEx`'s job, so that unmasking never races
-//! with the routine's masking.
+//! with the routine's masking. NAPI is the network stack's own deferred work, with its budget
+//! and its place in the stack's softirq, so the driver uses it rather than the object's DPC.
 //!
 //! Frames are copied between socket buffers and per-descriptor buffers in coherent DMA memory,
 //! like the simplest real drivers do; a socket buffer to send, linear or in pieces, is kept

@@ -8,7 +8,8 @@
 //! - maps BAR 0, sets a 28-bit DMA mask and allocates an MSI vector, or uses the INTx line when
 //!   loaded with `use_intx=1`;
 //! - makes one `InterruptSync` for all its vectors (NDIS `MsiSyncWithAllMessages`), whose
-//!   routine acknowledges the device and records each event in the protected state;
+//!   routine acknowledges the device and records each event in the protected state, and leaves
+//!   the completion of DMA transfers to the object's DPC, as KMDF drivers do;
 //! - waits for events by reading that state with `call_synchronized`;
 //! - offers debugfs files under `/sys/kernel/debug/rust_irqsync_edu-<device>/`:
 //!
@@ -34,7 +35,7 @@ use kernel::{
     c_str, current, debugfs, delay, dev_err, dev_info,
     dma::{self, CoherentAllocation},
     fmt,
-    irq::{DispatchMode, Flags, InterruptSync, IrqReturn, Placement},
+    irq::{DispatchMode, Flags, InterruptSync, IrqReturn, IsrContext, Placement},
     new_interrupt_sync_group, new_mutex, pci,
     prelude::*,
     str::CString,
@@ -113,18 +114,32 @@ struct Events {
     raised: u64,
     factorials: u64,
     factorial_result: u32,
+    /// DMA interrupts the routine acknowledged and the DPC has not completed yet.
+    dma_interrupts: u64,
+    /// DMA transfers the DPC completed.
     dma_transfers: u64,
     spurious: u64,
 }
 
 type Registers = pci::Bar<{ regs::SIZE }>;
 
-/// The service routine: acknowledges what the device reports and records it.
+/// The DPC: completes the DMA transfers the routine acknowledged, in softirq context, outside
+/// the lock, which it takes as process context does. (A driver with requests in flight would
+/// unmap their buffers and complete them here.)
+fn complete_dma(sync: &InterruptSync<Events>) {
+    sync.call_synchronized(|events| {
+        events.dma_transfers = events.dma_transfers.wrapping_add(events.dma_interrupts);
+        events.dma_interrupts = 0;
+    });
+}
+
+/// The service routine: acknowledges what the device reports and records it; a finished DMA
+/// transfer is completed by the DPC, which it queues.
 ///
 /// A line without a cause is not this device's (a shared INTx line): `IrqReturn::None`.
 /// A device that was unplugged reads as all ones: that is not an interrupt of ours either. The
 /// counters wrap rather than overflow: nothing in interrupt context may panic.
-fn service(registers: &Registers, events: &mut Events) -> IrqReturn {
+fn service(registers: &Registers, events: &mut Events, isr: &IsrContext<'_, Events>) -> IrqReturn {
     let status = registers.read32(regs::IRQ_STATUS);
     if status == 0 || status == u32::MAX {
         return IrqReturn::None;
@@ -139,7 +154,9 @@ fn service(registers: &Registers, events: &mut Events) -> IrqReturn {
         events.factorial_result = registers.read32(regs::FACTORIAL);
     }
     if status & regs::IRQ_DMA != 0 {
-        events.dma_transfers = events.dma_transfers.wrapping_add(1);
+        events.dma_interrupts = events.dma_interrupts.wrapping_add(1);
+        // Queued already, it still runs once, and completes every transfer acknowledged.
+        isr.queue_dpc();
     }
     if status & !regs::IRQ_KNOWN != 0 {
         events.spurious = events.spurious.wrapping_add(1);
@@ -505,11 +522,12 @@ impl pci::Driver for EduDriver {
         )?;
 
         let edu = this.directory.data();
+        edu.sync.set_dpc(complete_dma)?;
         for message in 0..edu.sync.lines().len() {
             let registers = registers.clone();
-            edu.sync.register_message_routine(
+            edu.sync.register_message_routine_with_context(
                 message,
-                move |events| service(&registers, events),
+                move |events, isr| service(&registers, events, isr),
                 Placement::Last,
             )?;
         }

@@ -13,6 +13,12 @@
 //! routines, under that lock, report periods: the two locks are never taken in the other order.
 //! It is PortCls's `Notify()` and its DPC.
 //!
+//! The notifier is an `irq_work` of its own rather than the DPC of the driver's
+//! [`InterruptSync`](crate::irq::InterruptSync): it belongs to the stream, whose `close` must
+//! wait for a report in flight while the interrupt object lives on and keeps serving the device;
+//! it runs as the hard interrupt ends, sooner than a softirq work item, which keeps the period
+//! report tight; and the object's one DPC stays the driver's to use.
+//!
 //! [`PeriodTiming`] sums up how regularly the periods complete, for a routine to record and a
 //! driver to report.
 //!
