@@ -67,6 +67,11 @@ impl Flags {
         self.0 & other.0 == other.0
     }
 
+    /// Returns `self` without the flags of `other`.
+    pub const fn without(self, other: Flags) -> Flags {
+        Flags(self.0 & !other.0)
+    }
+
     /// Returns the value C expects.
     pub(crate) const fn into_inner(self) -> u32 {
         self.0

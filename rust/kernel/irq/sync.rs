@@ -133,6 +133,9 @@ struct Protected<T> {
     state: T,
     chains: KVec<Chain<T>>,
     counters: Counters,
+    /// What runs on the state once the lines are connected, and before they are disconnected.
+    on_connect: Chain<T>,
+    on_disconnect: Chain<T>,
 }
 
 /// The counters behind [`Statistics`], kept so that counting an interrupt is one increment
@@ -685,6 +688,8 @@ impl<T: Send + 'static> InterruptSync<T> {
             state,
             chains,
             counters: Counters::default(),
+            on_connect: None,
+            on_disconnect: None,
         };
         Ok((line_list, thread_tasks, protected))
     }
@@ -785,7 +790,9 @@ impl<T: Send + 'static> InterruptSync<T> {
     /// With a thread routine set ([`InterruptSync::set_thread_routine`]) the lines are
     /// requested threaded: a routine's [`IsrContext::wake_thread`] wakes the thread routine
     /// once the dispatch is over. Add [`Flags::ONESHOT`] for level-triggered lines, to keep
-    /// them masked until the thread routine has run. With [`Flags::NO_AUTOEN`] the lines are
+    /// them masked until the thread routine has run (on `CONFIG_PREEMPT_RT`, where the object's
+    /// lock sleeps, `ONESHOT` is dropped: the kernel runs the primary handler in a thread too,
+    /// with the line masked until that thread has run). With [`Flags::NO_AUTOEN`] the lines are
     /// connected disabled, at a disable depth of one: [`InterruptSync::enable`] enables them.
     ///
     /// Fails with `EBUSY` if the object is already connected or a line is taken by a handler
@@ -802,6 +809,14 @@ impl<T: Send + 'static> InterruptSync<T> {
             return Err(EBUSY);
         }
 
+        // On `CONFIG_PREEMPT_RT` the lock sleeps, so the handler must run in a thread. The
+        // kernel forces handlers into threads there, and masks the line while they run, but
+        // not `ONESHOT` ones, which it would run in hard interrupt context.
+        let flags = if cfg!(CONFIG_PREEMPT_RT) {
+            flags.without(Flags::ONESHOT)
+        } else {
+            flags
+        };
         let threaded = self.thread.is_set();
         self.shared.threaded.store(threaded, Ordering::Relaxed);
         let initial_depth = u32::from(flags.contains(Flags::NO_AUTOEN));
@@ -835,6 +850,9 @@ impl<T: Send + 'static> InterruptSync<T> {
         }
         *connection = Connection(registrations);
         self.shared.connected.store(true, Ordering::Release);
+        self.shared.protected.with_lock(|p| {
+            chain::run_all(&mut p.on_connect, &mut p.state);
+        });
         Ok(())
     }
 
@@ -889,6 +907,9 @@ impl<T: Send + 'static> InterruptSync<T> {
         // `connect` that follows finds them free; the handler never takes the mutex.
         let mut connection = self.connection.lock();
         if connection.is_connected() {
+            self.shared.protected.with_lock(|p| {
+                chain::run_all(&mut p.on_disconnect, &mut p.state);
+            });
             self.close_lines(&connection.0);
         }
         *connection = Connection::none();

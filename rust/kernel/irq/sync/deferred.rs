@@ -151,6 +151,11 @@ unsafe fn free_node<T: Send + 'static, R, F>(header: NonNull<Header<T, R>>) {
 pub(super) const DPC: u8 = 0;
 pub(super) const WORK_ITEM: u8 = 1;
 
+/// The lockdep names of the work items. `static`s, so that every crate instantiating
+/// [`Deferred::new`] hands lockdep the same name with the one lock class key of the function.
+static DPC_LOCKDEP_NAME: &crate::str::CStr = crate::c_str!("InterruptSync::dpc");
+static WORK_ITEM_LOCKDEP_NAME: &crate::str::CStr = crate::c_str!("InterruptSync::work_item");
+
 /// A work item of an [`InterruptSync`] and the routine it runs: the DPC (`KIND` is [`DPC`]),
 /// queued on `system_bh_wq` and run in softirq context, or the work item ([`WORK_ITEM`]), queued
 /// on `system_wq` and run in process context.
@@ -186,14 +191,8 @@ impl<T: Send + 'static, const KIND: u8> Deferred<T, KIND> {
     /// its `work_item` field otherwise.
     pub(super) unsafe fn new() -> impl PinInit<Self> {
         let (name, key) = match KIND {
-            DPC => (
-                crate::c_str!("InterruptSync::dpc"),
-                crate::static_lock_class!(),
-            ),
-            _ => (
-                crate::c_str!("InterruptSync::work_item"),
-                crate::static_lock_class!(),
-            ),
+            DPC => (DPC_LOCKDEP_NAME, crate::static_lock_class!()),
+            _ => (WORK_ITEM_LOCKDEP_NAME, crate::static_lock_class!()),
         };
         // INVARIANT: `work` runs `run::<T, KIND>`, and the caller places the result.
         pin_init!(Self {
@@ -287,6 +286,28 @@ impl<T: Send + 'static> InterruptSync<T> {
     /// It gets the object, to reach the state with [`InterruptSync::call_synchronized`]. It must
     /// not sleep; what it calls that would is refused with a warning. Fails with `EBUSY` if a
     /// DPC is set already, and with `ENOMEM`.
+    ///
+    /// # Examples
+    ///
+    /// A routine would queue the DPC with [`IsrContext::queue_dpc`]; process context may too:
+    ///
+    /// ```
+    /// use kernel::delay::poll_timeout;
+    /// use kernel::irq::DispatchMode;
+    /// use kernel::new_interrupt_sync;
+    ///
+    /// let sync = KBox::pin_init(
+    ///     new_interrupt_sync!(u32::MAX, DispatchMode::Normal, 0u32, "example_dpc"),
+    ///     GFP_KERNEL,
+    /// )?;
+    /// // No DPC yet: nothing to queue.
+    /// assert!(!sync.queue_dpc());
+    /// sync.set_dpc(|sync| sync.call_synchronized(|completed| *completed += 1))?;
+    /// assert!(sync.queue_dpc());
+    /// poll_timeout(|| sync.call_synchronized(|completed| *completed) == 1, 1000, 1_000_000)?;
+    /// assert_eq!(sync.set_dpc(|_| {}), Err(EBUSY));
+    /// # Ok::<(), Error>(())
+    /// ```
     ///
     /// [`IsrContext::queue_dpc`]: super::IsrContext::queue_dpc
     pub fn set_dpc(&self, routine: impl Fn(&InterruptSync<T>) + Send + Sync + 'static) -> Result {

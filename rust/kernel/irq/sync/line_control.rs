@@ -5,7 +5,7 @@
 //!
 //! C header: [`include/linux/interrupt.h`](srctree/include/linux/interrupt.h)
 
-use super::{edeadlk, InterruptSync, Shared};
+use super::{chain::Routine, edeadlk, InterruptSync, IrqReturn, Shared};
 use crate::{bindings, error::Result, prelude::*};
 use core::sync::atomic::Ordering;
 
@@ -103,6 +103,44 @@ impl<T: Send + 'static> InterruptSync<T> {
         self.shared
             .protected
             .with_lock(|_| self.shared.enable_locked())
+    }
+
+    /// Sets what runs on the state, under the lock, once the lines are connected (`on_connect`)
+    /// and before they are disconnected (`on_disconnect`): where a driver enables and disables
+    /// its device's interrupts (NDIS's `EnableMessageInterruptHandler` and
+    /// `DisableMessageInterruptHandler`, KMDF's `EvtInterruptEnable` and `EvtInterruptDisable`).
+    ///
+    /// Set before connecting, they run at every connection. Fails with `EBUSY` if they are set
+    /// already, with `ENOMEM`, and with `EDEADLK` when called in atomic context.
+    pub fn set_connection_routines(
+        &self,
+        mut on_connect: impl FnMut(&mut T) + Send + 'static,
+        mut on_disconnect: impl FnMut(&mut T) + Send + 'static,
+    ) -> Result {
+        if !self.shared.may_sleep("set_connection_routines") {
+            return Err(edeadlk());
+        }
+        let on_connect = Routine::new(move |state| {
+            on_connect(state);
+            IrqReturn::Handled
+        })?;
+        let on_disconnect = Routine::new(move |state| {
+            on_disconnect(state);
+            IrqReturn::Handled
+        })?;
+        // Dropped, if refused, after the lock is released.
+        let refused = self.shared.protected.with_lock(|p| {
+            if p.on_connect.is_some() {
+                return Some((on_connect, on_disconnect));
+            }
+            p.on_connect = Some(on_connect);
+            p.on_disconnect = Some(on_disconnect);
+            None
+        });
+        match refused {
+            Some(_) => Err(EBUSY),
+            None => Ok(()),
+        }
     }
 
     /// Returns how many times the lines are disabled by the object and not enabled again.
