@@ -85,9 +85,12 @@ macro_rules! __module_param_ops {
     (u32) => {
         ::core::ptr::addr_of!($crate::bindings::param_ops_uint)
     };
+    (i32) => {
+        ::core::ptr::addr_of!($crate::bindings::param_ops_int)
+    };
 }
 
-/// Declares a module parameter of type `bool` or `u32`.
+/// Declares a module parameter of type `bool`, `u32` or `i32`.
 ///
 /// `name` is the parameter's name on the command line; `module` must be the module's name,
 /// which prefixes the parameter when the module is built in.

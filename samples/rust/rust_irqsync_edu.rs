@@ -7,6 +7,8 @@
 //!
 //! - maps BAR 0, sets a 28-bit DMA mask and allocates an MSI vector, or uses the INTx line when
 //!   loaded with `use_intx=1`;
+//! - steers its interrupts to one CPU with an affinity hint when loaded with `interrupt_cpu=N`,
+//!   or lets the kernel manage their affinity with `managed_affinity=1`;
 //! - makes one `InterruptSync` for all its vectors (NDIS `MsiSyncWithAllMessages`), whose
 //!   routine acknowledges the device and records each event in the protected state, and leaves
 //!   the completion of DMA transfers to the object's DPC, as KMDF drivers do;
@@ -61,6 +63,16 @@ kernel::module_param! {
 kernel::module_param! {
     /// How many interrupt vectors to ask for; the edu device has one.
     static VECTORS: u32 = 1, name: "vectors", module: "rust_irqsync_edu";
+}
+
+kernel::module_param! {
+    /// Deliver the interrupts to this CPU (an affinity hint); -1 leaves them where they are.
+    static INTERRUPT_CPU: i32 = -1, name: "interrupt_cpu", module: "rust_irqsync_edu";
+}
+
+kernel::module_param! {
+    /// Let the kernel spread the MSI vectors over the CPUs and manage their affinity.
+    static MANAGED_AFFINITY: bool = false, name: "managed_affinity", module: "rust_irqsync_edu";
 }
 
 /// Register offsets and bits of the edu device.
@@ -476,11 +488,14 @@ impl pci::Driver for EduDriver {
         dma::set_mask_and_coherent(pdev.as_ref(), 28)
             .inspect_err(|e| dev_err!(pdev, "cannot use a 28-bit DMA mask: {:?}\n", e))?;
 
-        let (types, flags) = if USE_INTX.get() {
+        let (mut types, flags) = if USE_INTX.get() {
             (pci::IrqTypes::INTX, Flags::SHARED)
         } else {
             (pci::IrqTypes::MSIX | pci::IrqTypes::MSI, Flags::NONE)
         };
+        if MANAGED_AFFINITY.get() {
+            types = types | pci::IrqTypes::MANAGED_AFFINITY;
+        }
         let wanted = VECTORS.get();
         let vectors = device
             .alloc_irq_vectors(wanted, wanted, types)
@@ -532,6 +547,13 @@ impl pci::Driver for EduDriver {
             )?;
         }
         edu.sync.connect(flags)?;
+        if let Ok(cpu) = u32::try_from(INTERRUPT_CPU.get()) {
+            for message in 0..edu.sync.lines().len() {
+                edu.sync.set_affinity_hint(message, cpu).inspect_err(|e| {
+                    dev_err!(pdev, "cannot steer interrupts to CPU {cpu}: {e:?}\n")
+                })?;
+            }
+        }
         registers.write32(regs::STATUS_IRQ_ON_FACTORIAL, regs::STATUS);
 
         dev_info!(

@@ -200,6 +200,46 @@ edu_tests() {
 		rmmod rust_irqsync_edu
 	result $? edu_too_many_vectors_refused "asking for 2 vectors did not fail clearly"
 	rmmod rust_irqsync_edu 2>/dev/null
+
+	edu_affinity_tests
+}
+
+# The line of the bound edu device, from /proc/interrupts.
+edu_irq() {
+	sed -n 's/^ *\([0-9]*\):.*rust_irqsync_edu$/\1/p' /proc/interrupts
+}
+
+# How many interrupts of line $1 CPU $2 took, from /proc/interrupts.
+edu_irq_count() {
+	awk -v irq="$1:" -v cpu="$2" '$1 == irq { print $(cpu + 2) }' /proc/interrupts
+}
+
+# Affinity: the hint steers the MSI vector to the CPU asked for, and interrupts arrive there;
+# managed affinity spreads it over all CPUs and refuses changes from user space.
+edu_affinity_tests() {
+	local irq before after
+	if [ "$(grep -c '^processor' /proc/cpuinfo)" -lt 2 ]; then
+		echo "irqsync-test: ok edu_affinity_hint_steers_interrupts # SKIP needs two CPUs"
+	else
+		edu_load interrupt_cpu=1 && irq=$(edu_irq) &&
+			expect_eq "$(cat "/proc/irq/$irq/smp_affinity_list")" 1 "smp_affinity_list" &&
+			expect_eq "$(cat "/proc/irq/$irq/affinity_hint")" 2 "affinity_hint" &&
+			before=$(edu_irq_count "$irq" 1) && edu_set raise 100 &&
+			after=$(edu_irq_count "$irq" 1) &&
+			expect_eq "$((after - before))" 100 "interrupts taken by CPU 1" &&
+			edu_unload
+		result $? edu_affinity_hint_steers_interrupts "the hint did not steer the interrupts"
+		rmmod rust_irqsync_edu 2>/dev/null
+	fi
+
+	edu_load managed_affinity=1 && irq=$(edu_irq) &&
+		expect_eq "$(cat "/proc/irq/$irq/smp_affinity_list")" \
+			"$(cat /sys/devices/system/cpu/online)" "managed smp_affinity_list" &&
+		! sh -c "echo 1 > /proc/irq/$irq/smp_affinity" 2>/dev/null &&
+		edu_set raise 10 && expect_eq "$(edu_get raised)" 10 "raised" &&
+		edu_unload
+	result $? edu_managed_affinity "managed affinity was not set up, or could be changed"
+	rmmod rust_irqsync_edu 2>/dev/null
 }
 
 # The INTx half of edu_tests.

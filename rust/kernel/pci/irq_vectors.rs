@@ -27,6 +27,11 @@ impl IrqTypes {
 
     /// Any kind, MSI-X preferred, then MSI, then INTx.
     pub const ALL: IrqTypes = IrqTypes(bindings::PCI_IRQ_ALL_TYPES);
+
+    /// Not a kind but a request, added to the kinds: spread the vectors over the CPUs and let
+    /// the kernel manage their affinity (`PCI_IRQ_AFFINITY`), which user space then cannot
+    /// change. For devices with a vector per queue and CPU.
+    pub const MANAGED_AFFINITY: IrqTypes = IrqTypes(bindings::PCI_IRQ_AFFINITY);
 }
 
 impl BitOr for IrqTypes {
