@@ -23,7 +23,7 @@ pub use flags::Flags;
 pub use request::{Handler, IrqReturn, Registration, ThreadedHandler, ThreadedIrqReturn};
 pub use sync::{
     new_interrupt_sync, new_interrupt_sync_group, DispatchMode, InterruptSync, IsrContext,
-    Placement, Statistics, MAX_DISABLE_DEPTH, MAX_REPEAT_PASSES,
+    Placement, RoutineStatistics, Statistics, MAX_DISABLE_DEPTH, MAX_REPEAT_PASSES,
 };
 
 /// Returns whether interrupts are disabled on the local CPU.

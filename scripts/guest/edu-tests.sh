@@ -214,7 +214,8 @@ edu_irq_count() {
 	awk -v irq="$1:" -v cpu="$2" '$1 == irq { print $(cpu + 2) }' /proc/interrupts
 }
 
-# Affinity: the hint steers the MSI vector to the CPU asked for, and interrupts arrive there;
+# The routine's statistics in debugfs. Affinity: the hint steers the MSI vector to the CPU asked
+# for, and interrupts arrive there;
 # managed affinity spreads it over all CPUs and refuses changes from user space.
 edu_affinity_tests() {
 	local irq before after
@@ -231,6 +232,14 @@ edu_affinity_tests() {
 		result $? edu_affinity_hint_steers_interrupts "the hint did not steer the interrupts"
 		rmmod rust_irqsync_edu 2>/dev/null
 	fi
+
+	# Per-routine statistics: message, line, routine, calls, handled, longest_ns.
+	edu_load && irq=$(edu_irq) && edu_set raise 10 &&
+		grep -Eq "^0 $irq 0 1[0-9] 1[0-9] [1-9][0-9]*$" \
+			"/sys/kernel/debug/irqsync/rust_irqsync_edu-$irq/routines" &&
+		edu_unload && [ ! -e "/sys/kernel/debug/irqsync/rust_irqsync_edu-$irq" ]
+	result $? edu_routine_statistics_in_debugfs "the routine's statistics are not in debugfs"
+	rmmod rust_irqsync_edu 2>/dev/null
 
 	edu_load managed_affinity=1 && irq=$(edu_irq) &&
 		expect_eq "$(cat "/proc/irq/$irq/smp_affinity_list")" \

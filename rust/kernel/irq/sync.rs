@@ -29,9 +29,12 @@ mod chain;
 mod context;
 mod deferred;
 mod line_control;
+mod statistics;
 
 pub use context::IsrContext;
 pub use line_control::MAX_DISABLE_DEPTH;
+pub use statistics::RoutineStatistics;
+use statistics::StatisticsFile;
 
 /// How many passes over the routines [`DispatchMode::Repeat`] makes for one interrupt at most.
 ///
@@ -590,6 +593,9 @@ pub struct InterruptSync<T: Send + 'static> {
 
     /// The thread routine; the object connects threaded when it is set.
     thread: ObjectRoutine<T, IrqReturn>,
+
+    /// The debugfs file of the routines' statistics.
+    statistics_file: StatisticsFile,
 }
 
 impl<T: Send + 'static> InterruptSync<T> {
@@ -652,6 +658,8 @@ impl<T: Send + 'static> InterruptSync<T> {
                 // SAFETY: This is the `work_item` field of an `InterruptSync<T>`.
                 work_item <- unsafe { Deferred::new() },
                 thread: ObjectRoutine::new(),
+                // SAFETY: This is the `statistics_file` field of an `InterruptSync<T>`.
+                statistics_file: unsafe { StatisticsFile::new::<T>() },
             });
             // SAFETY: `slot` is valid for writes and pinned, as `pin_init_from_closure` below
             // requires of its callers.
@@ -853,6 +861,7 @@ impl<T: Send + 'static> InterruptSync<T> {
         self.shared.protected.with_lock(|p| {
             chain::run_all(&mut p.on_connect, &mut p.state);
         });
+        self.statistics_file.create(self.shared.name, self.irq());
         Ok(())
     }
 
@@ -969,6 +978,8 @@ impl<T: Send + 'static> Connection<T> {
 #[pinned_drop]
 impl<T: Send + 'static> PinnedDrop for InterruptSync<T> {
     fn drop(self: Pin<&mut Self>) {
+        // No reader of the statistics may see the object go.
+        self.statistics_file.remove();
         // Free the line before `shared`, which the handler points to, is dropped; then stop the
         // deferred work for good: the DPC may queue the work item, but not once shut down.
         self.disconnect_now();

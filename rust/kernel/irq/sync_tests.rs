@@ -666,6 +666,42 @@ fn registration_requests_and_frees_the_line(test: &Test) -> Result {
     Ok(())
 }
 
+fn routine_statistics_count_each_routine(test: &Test) -> Result {
+    let lines = SimLines::new(1)?;
+    let sync = new_sync(&lines, 0, DispatchMode::Normal)?;
+    kunit_expect_eq!(test, sync.routine_statistics(1).err(), Some(EINVAL));
+    if !cfg!(CONFIG_RUST_IRQ_SYNC_ROUTINE_STATS) {
+        kunit_expect_eq!(test, sync.routine_statistics(0).err(), Some(ENOTSUPP));
+        return Ok(());
+    }
+    // The first routine runs for at least a millisecond, by the clock that times it.
+    sync.register_service_routine(
+        |_| {
+            let start = crate::time::Ktime::ktime_get();
+            while (crate::time::Ktime::ktime_get() - start).to_ns() < 1_000_000 {
+                core::hint::spin_loop();
+            }
+            IrqReturn::None
+        },
+        Placement::Last,
+    )?;
+    sync.register_service_routine(recorder(2, IrqReturn::Handled), Placement::Last)?;
+    sync.connect(Flags::NONE)?;
+    for _ in 0..3 {
+        kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+    }
+    let statistics = sync.routine_statistics(0)?;
+    kunit_expect_eq!(test, statistics.len(), 2);
+    if let [slow, handler] = &statistics[..] {
+        kunit_expect_eq!(test, (slow.calls, slow.handled), (3, 0));
+        kunit_expect!(test, slow.longest_ns >= 1_000_000);
+        kunit_expect_eq!(test, (handler.calls, handler.handled), (3, 3));
+        kunit_expect!(test, handler.longest_ns < slow.longest_ns);
+    }
+    sync.disconnect();
+    Ok(())
+}
+
 fn sim_lines_reject_a_missing_line(test: &Test) -> Result {
     let lines = SimLines::new(2)?;
     kunit_expect_eq!(test, lines.len(), 2);
@@ -1366,6 +1402,7 @@ crate::kunit_suite!(
         state_is_shared_between_routines_and_process_context,
         registration_requests_and_frees_the_line,
         sim_lines_reject_a_missing_line,
+        routine_statistics_count_each_routine,
         group_routes_each_line_to_its_chain,
         group_register_on_missing_message_fails_with_einval,
         group_without_lines_fails_with_einval,

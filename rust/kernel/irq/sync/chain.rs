@@ -8,12 +8,14 @@
 //! its context: one indirect call, where a `KBox<dyn FnMut>` would load a data pointer and a
 //! vtable first.
 
-use super::Placement;
+use super::{statistics::RoutineStatistics, Placement};
 use crate::{
     alloc::{flags::GFP_KERNEL, KBox},
     error::Result,
     irq::IrqReturn,
 };
+#[cfg(CONFIG_RUST_IRQ_SYNC_ROUTINE_STATS)]
+use crate::bindings;
 use core::ptr::NonNull;
 
 /// The routines of one line, in calling order.
@@ -30,6 +32,10 @@ struct Header<T> {
 
     /// Frees the node.
     free: unsafe fn(NonNull<Header<T>>),
+
+    /// What the routine did so far.
+    #[cfg(CONFIG_RUST_IRQ_SYNC_ROUTINE_STATS)]
+    statistics: RoutineStatistics,
 }
 
 /// A routine and its link: the header first, so that a pointer to it is a pointer to the node.
@@ -64,6 +70,8 @@ impl<T> Routine<T> {
                     next: None,
                     call: call_node::<T, F>,
                     free: free_node::<T, F>,
+                    #[cfg(CONFIG_RUST_IRQ_SYNC_ROUTINE_STATS)]
+                    statistics: RoutineStatistics::default(),
                 },
                 routine,
             },
@@ -85,9 +93,46 @@ impl<T> Routine<T> {
     /// Calls the routine on `state`.
     #[inline(always)]
     fn call(&mut self, state: &mut T) -> IrqReturn {
+        // SAFETY: Reading the clock has no preconditions; it may be called in any context but
+        // NMI.
+        #[cfg(CONFIG_RUST_IRQ_SYNC_ROUTINE_STATS)]
+        let start = unsafe { bindings::ktime_get() };
+
         // SAFETY: By the type invariant `0` points to a live header whose `call` is that of the
         // node's closure type; `&mut self` gives this call the only access to the node.
-        unsafe { ((*self.0.as_ptr()).call)(self.0, state) }
+        let returned = unsafe { ((*self.0.as_ptr()).call)(self.0, state) };
+
+        #[cfg(CONFIG_RUST_IRQ_SYNC_ROUTINE_STATS)]
+        {
+            // SAFETY: As above.
+            let ns = unsafe { bindings::ktime_get() }.wrapping_sub(start);
+            // SAFETY: As above: `&mut self` gives the only access to the node.
+            let statistics = unsafe { &mut (*self.0.as_ptr()).statistics };
+            statistics.record(returned.is_handled(), u64::try_from(ns).unwrap_or(0));
+        }
+        returned
+    }
+
+    /// Returns what the routine did so far.
+    #[cfg(CONFIG_RUST_IRQ_SYNC_ROUTINE_STATS)]
+    fn statistics(&self) -> RoutineStatistics {
+        // SAFETY: By the type invariant `0` points to a live header owned by `self`, which the
+        // borrow keeps alive and unchanged.
+        unsafe { (*self.0.as_ptr()).statistics }
+    }
+
+    /// Returns what the routine did so far: nothing is kept without
+    /// `CONFIG_RUST_IRQ_SYNC_ROUTINE_STATS`.
+    #[cfg(not(CONFIG_RUST_IRQ_SYNC_ROUTINE_STATS))]
+    fn statistics(&self) -> RoutineStatistics {
+        RoutineStatistics::default()
+    }
+
+    /// Returns the link to the routines after this one, to read.
+    fn next_ref(&self) -> &Chain<T> {
+        // SAFETY: By the type invariant `0` points to a live header owned by `self`, which the
+        // borrow keeps alive and unchanged.
+        unsafe { &(*self.0.as_ptr()).next }
     }
 }
 
@@ -165,4 +210,26 @@ pub(super) fn run_all<T>(chain: &mut Chain<T>, state: &mut T) -> bool {
         node = current.next().as_mut();
     }
     returned != IrqReturn::None as u32
+}
+
+/// Returns how many routines `chain` has.
+pub(super) fn len<T>(chain: &Chain<T>) -> usize {
+    let mut count = 0;
+    let mut node = chain.as_ref();
+    while let Some(current) = node {
+        count += 1;
+        node = current.next_ref().as_ref();
+    }
+    count
+}
+
+/// Calls `f` with the position and the statistics of each routine of `chain`, in order.
+pub(super) fn for_each<T>(chain: &Chain<T>, mut f: impl FnMut(usize, RoutineStatistics)) {
+    let mut index = 0;
+    let mut node = chain.as_ref();
+    while let Some(current) = node {
+        f(index, current.statistics());
+        index += 1;
+        node = current.next_ref().as_ref();
+    }
 }
