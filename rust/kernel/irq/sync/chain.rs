@@ -9,13 +9,13 @@
 //! vtable first.
 
 use super::{statistics::RoutineStatistics, Placement};
+#[cfg(CONFIG_RUST_IRQ_SYNC_ROUTINE_STATS)]
+use crate::bindings;
 use crate::{
     alloc::{flags::GFP_KERNEL, KBox},
     error::Result,
     irq::IrqReturn,
 };
-#[cfg(CONFIG_RUST_IRQ_SYNC_ROUTINE_STATS)]
-use crate::bindings;
 use core::ptr::NonNull;
 
 /// The routines of one line, in calling order.
