@@ -4,8 +4,10 @@
 //!
 //! Each file of a [`Directory`] reads as one decimal number followed by a newline, and takes a
 //! number (decimal, or hexadecimal with `0x`) when written. Reads call
-//! [`Attributes::show`] and writes [`Attributes::store`]; an error they return is what the
-//! `read()` or `write()` system call returns.
+//! [`Attributes::show`] and writes [`Attributes::store`] with the file's value of
+//! [`Attributes::File`], typically an enum with one variant per file, so that a match on it
+//! names every file; an error they return is what the `read()` or `write()` system call
+//! returns.
 //!
 //! The directory owns the object. Dropping it removes the files first, waiting for reads and
 //! writes in progress, and only then drops the object, so a file operation never sees a freed
@@ -30,33 +32,47 @@ use crate::{
 };
 use core::{fmt::Write, ptr};
 
-/// One file of a [`Directory`].
-pub struct Attribute {
+/// One file of a [`Directory`]: its name, its mode, and `file`, what the object's methods get
+/// to tell it from the others.
+pub struct Attribute<F> {
     name: &'static CStr,
     mode: u16,
+    file: F,
 }
 
-impl Attribute {
+impl<F> Attribute<F> {
     /// A file that can be read.
-    pub const fn read_only(name: &'static CStr) -> Self {
-        Self { name, mode: 0o444 }
+    pub const fn read_only(name: &'static CStr, file: F) -> Self {
+        Self {
+            name,
+            mode: 0o444,
+            file,
+        }
     }
 
     /// A file that can be written by root.
-    pub const fn write_only(name: &'static CStr) -> Self {
-        Self { name, mode: 0o200 }
+    pub const fn write_only(name: &'static CStr, file: F) -> Self {
+        Self {
+            name,
+            mode: 0o200,
+            file,
+        }
     }
 
     /// A file that can be read, and written by root.
-    pub const fn read_write(name: &'static CStr) -> Self {
-        Self { name, mode: 0o644 }
+    pub const fn read_write(name: &'static CStr, file: F) -> Self {
+        Self {
+            name,
+            mode: 0o644,
+            file,
+        }
     }
 }
 
 /// An object whose values a [`Directory`] shows as files.
 ///
-/// The index passed to the methods is the position of the file in [`Attributes::FILES`].
-/// Both methods run in process context and may sleep.
+/// The methods get the [`Attributes::File`] of the file read or written, as
+/// [`Attributes::FILES`] gives it. Both run in process context and may sleep.
 pub trait Attributes: Send + Sync + 'static {
     /// The module whose code serves the files: always `&THIS_MODULE`.
     ///
@@ -65,24 +81,27 @@ pub trait Attributes: Send + Sync + 'static {
     /// it does not compile.
     const OWNER: &'static ThisModule;
 
-    /// The files of the directory.
-    const FILES: &'static [Attribute];
+    /// What tells the files apart: typically an enum with a variant per file.
+    type File: Copy + Send + Sync + 'static;
 
-    /// Returns the value of file `index`. `EPERM` by default.
-    fn show(&self, _index: usize) -> Result<u64> {
+    /// The files of the directory.
+    const FILES: &'static [Attribute<Self::File>];
+
+    /// Returns the value of `file`. `EPERM` by default.
+    fn show(&self, _file: Self::File) -> Result<u64> {
         Err(EPERM)
     }
 
-    /// Takes `value`, written to file `index`. `EPERM` by default.
-    fn store(&self, _index: usize, _value: u64) -> Result {
+    /// Takes `value`, written to `file`. `EPERM` by default.
+    fn store(&self, _file: Self::File, _value: u64) -> Result {
         Err(EPERM)
     }
 }
 
 /// What a file's `i_private` points to: the object and which of its files this is.
-struct Entry<T> {
+struct Entry<T: Attributes> {
     data: *const T,
-    index: usize,
+    file: T::File,
 }
 
 /// A debugfs directory showing the attributes of `T`, which it owns.
@@ -106,18 +125,34 @@ struct Entry<T> {
 /// // SAFETY: A null module is what `THIS_MODULE` is in built-in code.
 /// static BUILT_IN: kernel::ThisModule = unsafe { kernel::ThisModule::from_ptr(core::ptr::null_mut()) };
 ///
+/// #[derive(Clone, Copy)]
+/// enum File {
+///     Count,
+///     Doubled,
+/// }
+///
 /// impl debugfs::Attributes for Counter {
 ///     // A module writes `&THIS_MODULE`.
 ///     const OWNER: &'static kernel::ThisModule = &BUILT_IN;
-///     const FILES: &'static [debugfs::Attribute] =
-///         &[debugfs::Attribute::read_write(c_str!("count"))];
+///     type File = File;
+///     const FILES: &'static [debugfs::Attribute<File>] = &[
+///         debugfs::Attribute::read_write(c_str!("count"), File::Count),
+///         debugfs::Attribute::read_only(c_str!("doubled"), File::Doubled),
+///     ];
 ///
-///     fn show(&self, _index: usize) -> Result<u64> {
-///         Ok(self.0.load(Ordering::Relaxed))
+///     fn show(&self, file: File) -> Result<u64> {
+///         let count = self.0.load(Ordering::Relaxed);
+///         Ok(match file {
+///             File::Count => count,
+///             File::Doubled => count * 2,
+///         })
 ///     }
 ///
-///     fn store(&self, _index: usize, value: u64) -> Result {
-///         self.0.store(value, Ordering::Relaxed);
+///     fn store(&self, file: File, value: u64) -> Result {
+///         match file {
+///             File::Count => self.0.store(value, Ordering::Relaxed),
+///             File::Doubled => return Err(EPERM),
+///         }
 ///         Ok(())
 ///     }
 /// }
@@ -126,7 +161,7 @@ struct Entry<T> {
 ///     debugfs::Directory::new(c_str!("rust_debugfs_example"), Counter(AtomicU64::new(7))),
 ///     GFP_KERNEL,
 /// )?;
-/// assert_eq!(dir.data().show(0), Ok(7));
+/// assert_eq!(dir.data().show(File::Doubled), Ok(14));
 /// # Ok::<(), Error>(())
 /// ```
 #[pin_data(PinnedDrop)]
@@ -182,7 +217,13 @@ impl<T: Attributes> Directory<T> {
         let entries = unsafe { &mut *ptr::addr_of_mut!((*this).entries) };
         for (index, attribute) in T::FILES.iter().enumerate() {
             // Within the capacity reserved by `new`: the vector does not move.
-            entries.push(Entry { data, index }, GFP_KERNEL)?;
+            entries.push(
+                Entry {
+                    data,
+                    file: attribute.file,
+                },
+                GFP_KERNEL,
+            )?;
             let entry: *const Entry<T> = &entries[index];
             // SAFETY: `dir` is a valid directory; `entry` and the object it points to outlive
             // the file, which `drop` removes first.
@@ -246,7 +287,7 @@ impl<T: Attributes> Directory<T> {
         // SAFETY: The function is only used in `FILE_OPERATIONS`.
         let entry = unsafe { Self::entry(file) };
         // SAFETY: By the type invariant `data` is valid while the file exists.
-        let value = match unsafe { &*entry.data }.show(entry.index) {
+        let value = match unsafe { &*entry.data }.show(entry.file) {
             Ok(value) => value,
             Err(error) => return error.to_errno() as isize,
         };
@@ -286,7 +327,7 @@ impl<T: Attributes> Directory<T> {
             return ret as isize;
         }
         // SAFETY: By the type invariant `data` is valid while the file exists.
-        match unsafe { &*entry.data }.store(entry.index, value) {
+        match unsafe { &*entry.data }.store(entry.file, value) {
             Ok(()) => count as isize,
             Err(error) => error.to_errno() as isize,
         }

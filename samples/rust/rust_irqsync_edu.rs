@@ -197,71 +197,79 @@ struct Edu {
     operations: Mutex<Operations>,
 }
 
-/// The debugfs files, in the order of `Edu::FILES`.
-mod file {
-    pub(crate) const RAISE: usize = 0;
-    pub(crate) const RAISED: usize = 1;
-    pub(crate) const FACTORIAL: usize = 2;
-    pub(crate) const DMA: usize = 3;
-    pub(crate) const HANDLED: usize = 4;
-    pub(crate) const UNHANDLED: usize = 5;
-    pub(crate) const SPURIOUS: usize = 6;
-    pub(crate) const CONNECTED: usize = 7;
-    pub(crate) const REGISTER: usize = 8;
-    pub(crate) const VECTORS: usize = 9;
-    pub(crate) const INTERRUPT_KIND: usize = 10;
-    pub(crate) const BATCH_NS: usize = 11;
+/// The debugfs files of the driver.
+#[derive(Clone, Copy)]
+enum File {
+    Raise,
+    Raised,
+    Factorial,
+    Dma,
+    Handled,
+    Unhandled,
+    Spurious,
+    Connected,
+    Register,
+    Vectors,
+    InterruptKind,
+    BatchNs,
 }
 
 impl debugfs::Attributes for Edu {
     const OWNER: &'static ThisModule = &THIS_MODULE;
-    const FILES: &'static [debugfs::Attribute] = &[
-        debugfs::Attribute::write_only(c_str!("raise")),
-        debugfs::Attribute::read_only(c_str!("raised")),
-        debugfs::Attribute::read_write(c_str!("factorial")),
-        debugfs::Attribute::read_write(c_str!("dma")),
-        debugfs::Attribute::read_only(c_str!("handled")),
-        debugfs::Attribute::read_only(c_str!("unhandled")),
-        debugfs::Attribute::read_only(c_str!("spurious")),
-        debugfs::Attribute::read_write(c_str!("connected")),
-        debugfs::Attribute::read_write(c_str!("register")),
-        debugfs::Attribute::read_only(c_str!("vectors")),
-        debugfs::Attribute::read_only(c_str!("interrupt_kind")),
-        debugfs::Attribute::read_only(c_str!("batch_ns")),
+    type File = File;
+    const FILES: &'static [debugfs::Attribute<File>] = &[
+        debugfs::Attribute::write_only(c_str!("raise"), File::Raise),
+        debugfs::Attribute::read_only(c_str!("raised"), File::Raised),
+        debugfs::Attribute::read_write(c_str!("factorial"), File::Factorial),
+        debugfs::Attribute::read_write(c_str!("dma"), File::Dma),
+        debugfs::Attribute::read_only(c_str!("handled"), File::Handled),
+        debugfs::Attribute::read_only(c_str!("unhandled"), File::Unhandled),
+        debugfs::Attribute::read_only(c_str!("spurious"), File::Spurious),
+        debugfs::Attribute::read_write(c_str!("connected"), File::Connected),
+        debugfs::Attribute::read_write(c_str!("register"), File::Register),
+        debugfs::Attribute::read_only(c_str!("vectors"), File::Vectors),
+        debugfs::Attribute::read_only(c_str!("interrupt_kind"), File::InterruptKind),
+        debugfs::Attribute::read_only(c_str!("batch_ns"), File::BatchNs),
     ];
 
-    fn show(&self, index: usize) -> Result<u64> {
-        let value = match index {
-            file::RAISED => self.sync.call_synchronized(|events| events.raised),
-            file::FACTORIAL => self
+    fn show(&self, file: File) -> Result<u64> {
+        let value = match file {
+            File::Raised => self.sync.call_synchronized(|events| events.raised),
+            File::Factorial => self
                 .sync
                 .call_synchronized(|events| events.factorial_result.into()),
-            file::DMA => self.operations.lock().dma_round_trips,
-            file::HANDLED => self.sync.statistics().handled,
-            file::UNHANDLED => self.sync.statistics().unhandled,
-            file::SPURIOUS => self.sync.call_synchronized(|events| events.spurious),
-            file::CONNECTED => self.sync.is_connected().into(),
-            file::REGISTER => self.operations.lock().register_value.into(),
-            file::VECTORS => self.vectors.count().into(),
-            file::INTERRUPT_KIND => match self.vectors.kind() {
+            File::Dma => self.operations.lock().dma_round_trips,
+            File::Handled => self.sync.statistics().handled,
+            File::Unhandled => self.sync.statistics().unhandled,
+            File::Spurious => self.sync.call_synchronized(|events| events.spurious),
+            File::Connected => self.sync.is_connected().into(),
+            File::Register => self.operations.lock().register_value.into(),
+            File::Vectors => self.vectors.count().into(),
+            File::InterruptKind => match self.vectors.kind() {
                 pci::VectorKind::Intx => 0,
                 pci::VectorKind::Msi => 1,
                 pci::VectorKind::MsiX => 2,
             },
-            file::BATCH_NS => self.operations.lock().batch_ns,
-            _ => return Err(EPERM),
+            File::BatchNs => self.operations.lock().batch_ns,
+            File::Raise => return Err(EPERM),
         };
         Ok(value)
     }
 
-    fn store(&self, index: usize, value: u64) -> Result {
-        match index {
-            file::RAISE => self.raise(value),
-            file::FACTORIAL => self.factorial(value),
-            file::DMA => self.dma_round_trip(value),
-            file::CONNECTED => self.set_connected(value),
-            file::REGISTER => self.read_register(value),
-            _ => Err(EPERM),
+    fn store(&self, file: File, value: u64) -> Result {
+        match file {
+            File::Raise => self.raise(value),
+            File::Factorial => self.factorial(value),
+            File::Dma => self.dma_round_trip(value),
+            File::Connected => self.set_connected(value),
+            File::Register => self.read_register(value),
+            File::Raised
+            | File::Handled
+            | File::Unhandled
+            | File::Spurious
+            | File::Vectors
+            | File::InterruptKind
+            | File::BatchNs => Err(EPERM),
         }
     }
 }

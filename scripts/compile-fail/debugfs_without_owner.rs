@@ -15,9 +15,11 @@ module! {
 struct Value;
 
 impl debugfs::Attributes for Value {
-    const FILES: &'static [debugfs::Attribute] = &[debugfs::Attribute::read_only(c_str!("value"))];
+    type File = ();
+    const FILES: &'static [debugfs::Attribute<()>] =
+        &[debugfs::Attribute::read_only(c_str!("value"), ())];
 
-    fn show(&self, _index: usize) -> Result<u64> {
+    fn show(&self, _file: ()) -> Result<u64> {
         Ok(1)
     }
 }
