@@ -1002,6 +1002,7 @@ fn rx_control_for(dev: &Device, enabled: bool) -> u32 {
     control
 }
 
+#[vtable]
 impl Driver for Adapter {
     fn open(&self, dev: &Device) -> Result {
         let registers = &self.registers;

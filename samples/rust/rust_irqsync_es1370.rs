@@ -112,6 +112,7 @@ impl Playback {
     }
 }
 
+#[vtable]
 impl pcm::Ops for Playback {
     const HARDWARE: pcm::Hardware = pcm::Hardware {
         formats: pcm::FORMAT_S16_LE,

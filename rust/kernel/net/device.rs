@@ -34,6 +34,7 @@
 //!     dropped: SpinLockIrq<u64>,
 //! }
 //!
+//! #[vtable]
 //! impl Driver for Sink {
 //!     fn open(&self, dev: &Device) -> Result {
 //!         dev.carrier_on();
@@ -85,8 +86,8 @@ use super::{
 };
 use crate::{
     alloc::flags::GFP_KERNEL,
-    bindings, device,
-    error::{code::*, from_result, to_result, Error, Result},
+    bindings, build_error, device,
+    error::{code::*, from_result, to_result, Error, Result, VTABLE_DEFAULT_ERROR},
     ffi::c_int,
     init::PinInit,
     prelude::*,
@@ -255,6 +256,10 @@ pub struct Statistics {
 /// The stack calls `open` and `stop` under the RTNL, in process context; `start_xmit` with the
 /// transmit queue's lock held and bottom halves disabled; `poll` in softirq context, never
 /// twice at once; `statistics` in any context but hard interrupts.
+///
+/// `statistics` and `set_rx_mode` are optional (`#[vtable]`): the stack's pointer to an
+/// operation a driver does not implement stays null, and the stack does without it.
+#[vtable]
 pub trait Driver: Send + Sync + 'static {
     /// Brings the device up: programs its rings and unmasks its interrupts. NAPI is already
     /// enabled; the transmit queue starts after `open` returns.
@@ -271,11 +276,17 @@ pub trait Driver: Send + Sync + 'static {
     /// polled again.
     fn poll(&self, dev: &Device, poll: &mut NapiPoll<'_>);
 
-    /// Returns the device's counters.
-    fn statistics(&self, dev: &Device) -> Statistics;
+    /// Returns the device's counters. Without it the stack shows its own, which count nothing
+    /// a driver does not tell it.
+    fn statistics(&self, _dev: &Device) -> Statistics {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
 
-    /// Applies the receive filters of `dev`'s flags, see [`Device::is_promiscuous`].
-    fn set_rx_mode(&self, _dev: &Device) {}
+    /// Applies the receive filters of `dev`'s flags, see [`Device::is_promiscuous`]. Without
+    /// it the device keeps the filters it has.
+    fn set_rx_mode(&self, _dev: &Device) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
 }
 
 /// The private area of a net device: the NAPI context and the driver's data.
@@ -445,8 +456,16 @@ impl<T: Driver> Registration<T> {
         ndo_open: Some(open::<T>),
         ndo_stop: Some(stop::<T>),
         ndo_start_xmit: Some(start_xmit::<T>),
-        ndo_get_stats64: Some(get_stats64::<T>),
-        ndo_set_rx_mode: Some(set_rx_mode::<T>),
+        ndo_get_stats64: if T::HAS_STATISTICS {
+            Some(get_stats64::<T>)
+        } else {
+            None
+        },
+        ndo_set_rx_mode: if T::HAS_SET_RX_MODE {
+            Some(set_rx_mode::<T>)
+        } else {
+            None
+        },
         ndo_validate_addr: Some(bindings::eth_validate_addr),
         ndo_set_mac_address: Some(bindings::eth_mac_addr),
         // SAFETY: All other operations may be null.

@@ -27,9 +27,9 @@
 use super::Card;
 use crate::{
     alloc::{flags::GFP_KERNEL, KBox},
-    bindings,
+    bindings, build_error,
     device::Device,
-    error::{from_result, to_result, Result},
+    error::{from_result, to_result, Result, VTABLE_DEFAULT_ERROR},
     ffi::c_int,
     init::PinInit,
     prelude::*,
@@ -289,7 +289,8 @@ impl PinnedDrop for PeriodNotifier {
 /// The operations of a playback device.
 ///
 /// ALSA calls them in process context, except `trigger` and `pointer`, which run in atomic
-/// context with the stream lock held: those must not sleep.
+/// context with the stream lock held: those must not sleep. `hw_params` and `hw_free` are
+/// optional (`#[vtable]`): ALSA's pointer to one a driver does not implement stays null.
 ///
 /// # Examples
 ///
@@ -303,6 +304,7 @@ impl PinnedDrop for PeriodNotifier {
 ///     periods: AtomicUsize,
 /// }
 ///
+/// #[vtable]
 /// impl pcm::Ops for Counting {
 ///     const HARDWARE: pcm::Hardware = pcm::Hardware {
 ///         formats: pcm::FORMAT_S16_LE,
@@ -332,6 +334,7 @@ impl PinnedDrop for PeriodNotifier {
 ///     }
 /// }
 /// ```
+#[vtable]
 pub trait Ops: Send + Sync + 'static {
     /// What the device supports.
     const HARDWARE: Hardware;
@@ -346,14 +349,16 @@ pub trait Ops: Send + Sync + 'static {
         Ok(())
     }
 
-    /// The application set the parameters; the DMA buffer is allocated.
+    /// The application set the parameters; the DMA buffer is allocated. Optional
+    /// (`#[vtable]`): ALSA manages the buffer without it.
     fn hw_params(&self, _substream: &Substream) -> Result {
-        Ok(())
+        build_error!(VTABLE_DEFAULT_ERROR)
     }
 
-    /// The parameters are undone; the DMA buffer is about to be freed.
+    /// The parameters are undone; the DMA buffer is about to be freed. Optional, as
+    /// `hw_params`.
     fn hw_free(&self, _substream: &Substream) -> Result {
-        Ok(())
+        build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// Programs the device for the stream's parameters and buffer, from its start.
@@ -431,8 +436,16 @@ impl<T: Ops> OpsTable<T> {
     const OPS: bindings::snd_pcm_ops = bindings::snd_pcm_ops {
         open: Some(Self::open),
         close: Some(Self::close),
-        hw_params: Some(Self::hw_params),
-        hw_free: Some(Self::hw_free),
+        hw_params: if T::HAS_HW_PARAMS {
+            Some(Self::hw_params)
+        } else {
+            None
+        },
+        hw_free: if T::HAS_HW_FREE {
+            Some(Self::hw_free)
+        } else {
+            None
+        },
         prepare: Some(Self::prepare),
         trigger: Some(Self::trigger),
         pointer: Some(Self::pointer),
