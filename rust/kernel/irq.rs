@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Interrupt lines: request flags, handler registrations and [`InterruptSync`].
+//! Interrupt lines: request flags, handler registrations and, with
+//! `CONFIG_RUST_IRQ_SYNC`, `InterruptSync`.
 //!
 //! [`InterruptSync`] is the object a driver shares device state through with its interrupt
 //! service routines: it owns the state, takes it under an interrupt-safe spinlock and
@@ -15,12 +16,14 @@ mod flags;
 mod request;
 #[cfg(CONFIG_IRQ_SIM)]
 pub mod sim;
+#[cfg(CONFIG_RUST_IRQ_SYNC)]
 mod sync;
 #[cfg(CONFIG_RUST_IRQ_SYNC_KUNIT_TEST)]
 mod sync_tests;
 
 pub use flags::Flags;
 pub use request::{Handler, IrqReturn, Registration, ThreadedHandler, ThreadedIrqReturn};
+#[cfg(CONFIG_RUST_IRQ_SYNC)]
 pub use sync::{
     new_interrupt_sync, new_interrupt_sync_group, DispatchMode, InterruptSync, IsrContext,
     Placement, RoutineStatistics, Statistics, MAX_DISABLE_DEPTH, MAX_REPEAT_PASSES,
