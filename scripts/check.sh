@@ -35,7 +35,7 @@ mkdir -p "$logs"
 
 record() {
 	local status=$1 name=$2 detail=${3:-}
-	echo "$status $name" >> "$results"
+	echo "$status $name $area" >> "$results"
 	if [ -n "$detail" ]; then
 		printf '%-4s %s: %s\n' "$status" "$name" "$detail"
 	else
@@ -366,6 +366,7 @@ check_log() {
 
 # Areas to run: all by default, or those named (static, boot, variant, audio, net).
 areas=${*:-static boot variant audio net}
+area=
 for area in $areas; do
 	case $area in
 	static) static_checks ;;
@@ -381,9 +382,28 @@ passed=$(grep -c '^PASS ' "$results")
 failed=$(grep -c '^FAIL ' "$results")
 skipped=$(grep -c '^SKIP ' "$results")
 echo
+echo "Boot logs:"
+for log in "$logs"/*.log; do
+	[ -e "$log" ] && echo "  $log"
+done
+echo "By area:"
+for area in $areas; do
+	case $area in
+	static) what="static checks (format, Clippy, rustdoc, checkpatch, config)" ;;
+	boot) what="abstractions and edu (KUnit, guest tests, lockdep kernel)" ;;
+	variant) what="KASAN, KMEMLEAK and PREEMPT_RT kernel (KUnit, edu)" ;;
+	audio) what="audio (ES1370)" ;;
+	net) what="network (e1000, two guests)" ;;
+	*) what=$area ;;
+	esac
+	awk -v area="$area" -v what="$what" '
+		$3 == area { n[$1]++ }
+		END { printf "  %-62s %d passed, %d failed, %d skipped\n", what ":", n["PASS"], n["FAIL"], n["SKIP"] }
+	' "$results"
+done
 if [ "$failed" -gt 0 ]; then
 	echo "Failed:"
-	grep '^FAIL ' "$results" | sed 's/^FAIL /  /'
+	grep '^FAIL ' "$results" | sed 's/^FAIL \([^ ]*\).*/  \1/'
 fi
 if [ "$skipped" -gt 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"
