@@ -382,7 +382,7 @@ passed=$(grep -c '^PASS ' "$results")
 failed=$(grep -c '^FAIL ' "$results")
 skipped=$(grep -c '^SKIP ' "$results")
 echo
-echo "Boot logs:"
+echo "Logs of the builds and boots:"
 for log in "$logs"/*.log; do
 	[ -e "$log" ] && echo "  $log"
 done
