@@ -264,7 +264,7 @@ struct Es1370Driver {
     _registers: Arc<Registers>,
 }
 
-static IDS: pci::IdArray<1> = pci::IdArray::new([pci::DeviceId::from_id(0x1274, 0x5000)]);
+kernel::pci_device_table!(IDS, [pci::DeviceId::from_id(0x1274, 0x5000)]);
 
 #[vtable]
 impl pci::Driver for Es1370Driver {

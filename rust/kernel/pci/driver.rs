@@ -36,7 +36,7 @@ use macros::vtable;
 ///
 /// struct Sample;
 ///
-/// static IDS: pci::IdArray<1> = pci::IdArray::new([pci::DeviceId::from_id(0x1234, 0x11e8)]);
+/// kernel::pci_device_table!(IDS, [pci::DeviceId::from_id(0x1234, 0x11e8)]);
 ///
 /// #[vtable]
 /// impl pci::Driver for Sample {

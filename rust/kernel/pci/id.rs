@@ -73,6 +73,16 @@ impl<const N: usize> IdArray<N> {
         }
     }
 
+    /// Returns the number of IDs, without the zero entry.
+    pub const fn len(&self) -> usize {
+        N
+    }
+
+    /// Returns whether the table has no ID.
+    pub const fn is_empty(&self) -> bool {
+        N == 0
+    }
+
     /// Returns the table as a driver declares it in [`Driver::ID_TABLE`](super::Driver).
     pub const fn table(&'static self) -> IdTable {
         // INVARIANT: By the type invariant of `IdArray`, the IDs are zero-terminated.
@@ -99,3 +109,33 @@ unsafe impl Sync for IdTable {}
 
 // SAFETY: As above.
 unsafe impl Send for IdTable {}
+
+/// Declares a driver's PCI ID table, a `static` [`IdArray`] named `$table`, and, in a module,
+/// makes it the module's device table: `modpost` then gives the module an `alias: pci:v...` line
+/// per ID, and udev loads it by modalias when such a device appears (C's
+/// `MODULE_DEVICE_TABLE(pci, ...)`). A table declared by hand still drives probing, but the module
+/// never loads by itself.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::pci;
+///
+/// kernel::pci_device_table!(IDS, [pci::DeviceId::from_id(0x1234, 0x11e8)]);
+///
+/// assert_eq!(IDS.len(), 1);
+/// ```
+#[macro_export]
+macro_rules! pci_device_table {
+    ($table:ident, [$($id:expr),+ $(,)?]) => {
+        // `modpost` reads the IDs, up to the zero entry, from the symbol
+        // `__mod_pci__<identifier>_device_table`; built in, the table needs no symbol.
+        #[cfg_attr(
+            MODULE,
+            export_name = concat!("__mod_pci__", stringify!($table), "_device_table")
+        )]
+        #[cfg_attr(MODULE, used)]
+        static $table: $crate::pci::IdArray<{ [$(stringify!($id)),+].len() }> =
+            $crate::pci::IdArray::new([$($id),+]);
+    };
+}
