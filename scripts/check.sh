@@ -12,8 +12,10 @@
 #    guest tests;
 #  - audio: a boot with an ES1370 plays test tones (scripts/guest/audio.sh) and the host
 #    analyses what QEMU recorded (scripts/audio.py);
-#  - net: two guests, each with an Intel 82540EM driven by the e1000 sample, joined by a
-#    stream netdev (scripts/net-boot.sh), exchange traffic (scripts/guest/net_a.sh, net_b.sh).
+#  - net: two guests, each with an Intel 82540EM, then an 82574L (per-vector and group
+#    synchronization), driven by the e1000 family samples, joined by a stream netdev
+#    (scripts/net-boot.sh), exchange traffic (scripts/guest/net_a.sh, net_b.sh,
+#    net-e1000e.sh).
 #
 # Ends with "N passed, N failed" (", N skipped" when any were skipped); exits 1 on a failure.
 #
@@ -111,7 +113,8 @@ static_checks() {
 
 	# Recompile the project's Rust code with Clippy: a build that did not recompile it would
 	# show none of its warnings.
-	rm -f "$kobj/rust/kernel.o" "$kobj"/samples/rust/rust_*.o
+	rm -f "$kobj/rust/kernel.o"
+	find "$kobj/samples/rust" -name 'rust_*.o' -delete
 	rust_diagnostics_step clippy_clean "$logs/clippy.log" "${kmake[@]}" CLIPPY=1
 	rust_diagnostics_step rustdoc_clean "$logs/rustdoc.log" "${kmake[@]}" rustdoc
 
@@ -239,6 +242,19 @@ boot_tests() {
 		FAIL*) line=${line#FAIL }; record FAIL "compile_fail:${line%%:*}" "${line#*: }" ;;
 		esac
 	done < <("$repo/scripts/compile-fail.sh" "$kobj" "$build/compile-fail")
+	# Every PCI sample carries the alias of its ID table (pci_device_table!), by which udev
+	# loads it when the device appears.
+	local sample module
+	for sample in rust_irqsync_edu:00001234:000011E8 rust_irqsync_es1370:00001274:00005000 \
+		rust_irqsync_e1000:00008086:0000100E rust_irqsync_e1000e:00008086:000010D3; do
+		IFS=: read -r module vendor device <<< "$sample"
+		if modinfo -F alias "$(find "$kobj/samples" -name "$module.ko" | head -1)" 2>/dev/null |
+			grep -qxF "pci:v${vendor}d${device}sv*sd*bc*sc*i*"; then
+			record PASS "modalias:$module"
+		else
+			record FAIL "modalias:$module" "no alias pci:v${vendor}d${device}... in modinfo"
+		fi
+	done
 	mkdir -p "$build/sounds"
 	python3 "$repo/scripts/audio.py" generate "$build/sounds"
 	check_boot "" "$kobj" "$logs/check-boot.log" 900
@@ -329,25 +345,42 @@ audio_tests() {
 	fi
 }
 
-# The e1000 sample: two guests exchange pings and 16 MiB transfers, compare their counters,
-# and A's link goes down and up, by QMP and by ip link, its driver is unloaded and its NIC
-# unplugged (QMP device_del), under traffic.
+# The e1000 family samples: two guests exchange pings and 16 MiB transfers, compare their
+# counters, and A's link goes down and up, by QMP and by ip link, its driver is unloaded and
+# its NIC unplugged (QMP device_del), under traffic. The 82540EM driver on its legacy line,
+# then the 82574L driver on its three MSI-X vectors, with one InterruptSync per vector and
+# with one group for all, each also tested on MSI and on the legacy line.
 net_tests() {
 	echo "== network tests"
-	if "$repo/scripts/net-boot.sh" net "$logs" 900; then
-		record PASS net_boots_complete
+	net_run net net
+	net_run e1000e e1000e --nic e1000e
+	net_run e1000e-group e1000e_group --nic e1000e --params group_sync=1
+}
+
+# Runs the network tests once, logs named NAME, results prefixed PREFIX; the other arguments
+# go to scripts/net-boot.sh.
+#
+# Usage: net_run NAME PREFIX [NET_BOOT_OPTIONS...]
+net_run() {
+	local name=$1 prefix=$2 lib=$repo/scripts/guest/net-lib.sh
+	shift 2
+	local extra=()
+	[ $# -gt 0 ] && extra=("$repo/scripts/guest/net-e1000e.sh")
+	if "$repo/scripts/net-boot.sh" "$@" --name "$name" net "$logs" 900; then
+		record PASS "${prefix}_boots_complete"
 	else
-		record FAIL net_boots_complete "see $logs/net-a.log and $logs/net-b.log"
+		record FAIL "${prefix}_boots_complete" "see $logs/$name-a.log and $logs/$name-b.log"
 	fi
-	if [ "$(grep -c ': ok$' "$logs/net-link.txt" 2>/dev/null)" = 3 ]; then
-		record PASS net:qmp_set_link_and_device_del_accepted
+	if [ "$(grep -c ': ok$' "$logs/$name-link.txt" 2>/dev/null)" = 3 ]; then
+		record PASS "$prefix:qmp_set_link_and_device_del_accepted"
 	else
-		record FAIL net:qmp_set_link_and_device_del_accepted "$(tr '\n' ' ' < "$logs/net-link.txt" 2>/dev/null)"
+		record FAIL "$prefix:qmp_set_link_and_device_del_accepted" \
+			"$(tr '\n' ' ' < "$logs/$name-link.txt" 2>/dev/null)"
 	fi
-	guest_results "$logs/net-a.log" net "$repo/scripts/guest/net_a.sh" "$repo/scripts/guest/net-lib.sh"
-	guest_results "$logs/net-b.log" net_b "$repo/scripts/guest/net_b.sh" "$repo/scripts/guest/net-lib.sh"
-	check_log "$logs/net-a.log"
-	check_log "$logs/net-b.log"
+	guest_results "$logs/$name-a.log" "$prefix" "$repo/scripts/guest/net_a.sh" "$lib" "${extra[@]}"
+	guest_results "$logs/$name-b.log" "${prefix}_b" "$repo/scripts/guest/net_b.sh" "$lib"
+	check_log "$logs/$name-a.log"
+	check_log "$logs/$name-b.log"
 }
 
 # Fails on any report of a kernel bug, warning, lockdep splat, KASAN report, atomic sleep or
@@ -393,7 +426,7 @@ for area in $areas; do
 	boot) what="abstractions and edu (KUnit, guest tests, lockdep kernel)" ;;
 	variant) what="KASAN, KMEMLEAK and PREEMPT_RT kernel (KUnit, edu)" ;;
 	audio) what="audio (ES1370)" ;;
-	net) what="network (e1000, two guests)" ;;
+	net) what="network (82540EM, 82574L per vector and group; two guests)" ;;
 	*) what=$area ;;
 	esac
 	awk -v area="$area" -v what="$what" '

@@ -1,14 +1,20 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# What the two guests of the network tests share: bringing up the e1000 sample, barriers
-# between the guests, and reading interface counters. Sourced by net_a.sh and net_b.sh.
+# What the two guests of the network tests share: bringing up the driver of the e1000 family
+# under test, barriers between the guests, and reading interface counters. Sourced by
+# net_a.sh and net_b.sh.
 #
 # Guest A is 192.0.2.1 (MAC 52:54:00:00:00:0a) and guest B 192.0.2.2 (52:54:00:00:00:0b),
 # joined by QEMU's stream netdev over a unix socket. Neighbours are static, so that the only
 # frames on the wire are the tests' own.
 
-E1000_MODULE=/modules/rust_irqsync_e1000.ko
+# The NIC QEMU gave (irqsync.nic=e1000 or e1000e on the command line) names the driver, which
+# is loaded with the module parameters of irqsync.nic_params= (comma-separated).
+NIC=$(sed -n 's/.*irqsync\.nic=\([a-z0-9]*\).*/\1/p' /proc/cmdline)
+NIC=${NIC:-e1000}
+DRIVER=rust_irqsync_$NIC
+NIC_PARAMS=$(sed -n 's/.*irqsync\.nic_params=\([a-z0-9_=,]*\).*/\1/p' /proc/cmdline | tr ',' ' ')
 NET_A=192.0.2.1
 NET_B=192.0.2.2
 MAC_A=52:54:00:00:00:0a
@@ -28,10 +34,11 @@ note() {
 	echo "irqsync-net: $*"
 }
 
-# Loads the sample and configures the interface with address $1, peer $2 and its MAC $3.
+# Loads the driver, with the parameters $4 if given instead of those of the command line, and
+# configures the interface with address $1, peer $2 and its MAC $3.
 net_up() {
 	local address=$1 peer=$2 peer_mac=$3
-	insmod "$E1000_MODULE" || return 1
+	insmod "/modules/$DRIVER.ko" ${4-$NIC_PARAMS} || return 1
 	ip link set "$IF" up || return 1
 	ip addr add "$address/24" dev "$IF" || return 1
 	arp -i "$IF" -s "$peer" "$peer_mac" || return 1

@@ -6,6 +6,8 @@
 # up, and unplugs A's NIC, when A asks. See net-lib.sh.
 
 . /scripts/net-lib.sh
+# The 82574L's vectors and fallbacks.
+[ "$NIC" = e1000e ] && . /scripts/net-e1000e.sh
 
 # Whether the receiver of one direction of a step counted what the sender's driver counted:
 # $2 frames and $3 bytes sent, $4 frames and $5 bytes received. Prints how many frames more the
@@ -139,6 +141,7 @@ result $? oversize_frame_dropped_and_counted \
 	"$(echo "$out" | grep transmitted), B counted $2 length errors"
 
 # The link goes down and up (QEMU's set_link, asked of the host).
+[ "$NIC" = e1000e ] && vectors_before=$(vector_counts)
 note "set_link off"
 wait_carrier 0 20
 result $? link_down_seen "the carrier stayed on"
@@ -149,6 +152,7 @@ wait_carrier 1 30
 result $? link_up_seen "the carrier stayed off"
 wait_peer $NET_B 20
 result $? traffic_after_link_up "B does not answer"
+[ "$NIC" = e1000e ] && msix_tests "$vectors_before"
 
 # ip link set down and up, three times, with pings flowing both ways.
 barrier_a > /dev/null
@@ -174,7 +178,7 @@ barrier_a > /dev/null
 ping -A -w 10 $NET_B > /dev/null 2>&1 &
 flood=$!
 sleep 3
-rmmod rust_irqsync_e1000
+rmmod $DRIVER
 result $? rmmod_during_traffic "rmmod failed"
 [ ! -e /sys/class/net/$IF ]
 result $? interface_gone_after_rmmod "$IF still exists"
@@ -191,15 +195,17 @@ ping -A -w 10 $NET_B > /dev/null 2>&1 &
 flood=$!
 sleep 3
 bdf=$(basename "$(readlink /sys/class/net/$IF/device)")
-echo "$bdf" > /sys/bus/pci/drivers/rust_irqsync_e1000/unbind && [ ! -e /sys/class/net/$IF ]
+echo "$bdf" > /sys/bus/pci/drivers/$DRIVER/unbind && [ ! -e /sys/class/net/$IF ]
 result $? unbind_during_traffic "unbind of $bdf failed or left $IF behind"
 wait $flood
-echo "$bdf" > /sys/bus/pci/drivers/rust_irqsync_e1000/bind && ip link set "$IF" up &&
+echo "$bdf" > /sys/bus/pci/drivers/$DRIVER/bind && ip link set "$IF" up &&
 	ip addr add "$NET_A/24" dev "$IF" && arp -i "$IF" -s "$NET_B" "$MAC_B" && wait_carrier 1 20
 result $? rebind_after_unbind "$bdf did not bind and come up again"
 barrier_a > /dev/null
 wait_peer $NET_B 20 && ping_all $NET_B 100
 result $? traffic_after_rebind "lost pings"
+
+[ "$NIC" = e1000e ] && fallback_tests
 
 # Hot-unplug: QEMU takes A's NIC away (QMP device_del, asked of the host) while pings flow
 # both ways. The driver lets go of the device; the module then unloads cleanly.
@@ -215,5 +221,5 @@ for i in $(seq 300); do
 done
 result $gone hot_unplug_removes_interface "$IF still exists 30 s after device_del"
 wait $flood
-rmmod rust_irqsync_e1000
+rmmod $DRIVER
 result $? rmmod_after_hot_unplug "rmmod failed"

@@ -52,5 +52,5 @@ barrier_b unbind-done
 # A's NIC is unplugged while both send.
 barrier_b unplug
 ping -A -w 8 $NET_A > /dev/null 2>&1
-rmmod rust_irqsync_e1000
+rmmod $DRIVER
 result $? rmmod_at_end "rmmod failed"

@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One network interface: the rings, the filters and the interrupts of a controller, behind a
+//! net device.
+
+use super::{
+    interrupts::InterruptScheme,
+    moderation::Moderation,
+    offload::Offload,
+    regs::{self, Registers},
+    ring::{previous, TX_DESCRIPTORS_PER_FRAME, TX_WAKE_THRESHOLD},
+    rx::{Received, RxRing},
+    traffic::Traffic,
+    tx::TxRing,
+};
+use core::sync::atomic::{fence, Ordering};
+use kernel::{
+    dma,
+    net::{
+        device::{Device, Driver, Statistics, Transmit, ETH_ALEN, ETH_HLEN},
+        napi::NapiPoll,
+        skb::SkBuff,
+    },
+    pci,
+    prelude::*,
+    sync::{new_spinlock_irq, Arc, SpinLockIrq},
+};
+
+/// One network interface: the driver data its net device holds.
+///
+/// Dropped once the net device is unregistered: the device is quiesced first (see
+/// [`Adapter::quiesce`]), then the fields drop in order, the interrupt before the rings, whose
+/// DMA memory the device no longer reaches.
+#[pin_data(PinnedDrop)]
+pub(crate) struct Adapter<I: InterruptScheme> {
+    registers: Arc<Registers>,
+    interrupts: I,
+    rx: RxRing,
+    /// The receive control register, whose filters `set_rx_mode` changes.
+    #[pin]
+    rx_control: SpinLockIrq<u32>,
+    tx: TxRing,
+    moderation: Moderation,
+}
+
+impl<I: InterruptScheme> Adapter<I> {
+    /// An adapter for the controller of `pdev`, which `registers` drive and whose interrupts
+    /// `interrupts` deliver, with its rings allocated. The device must be quiet: it learns of
+    /// the rings only in `open`, so an error before then frees memory it never reached. Once
+    /// the adapter holds the rings, dropping it quiesces the device first.
+    pub(crate) fn new(
+        pdev: &pci::Device,
+        registers: Arc<Registers>,
+        interrupts: I,
+    ) -> Result<impl PinInit<Self, Error>> {
+        let rx = RxRing::new(pdev)?;
+        let tx = TxRing::new(pdev)?;
+        Ok(try_pin_init!(Self {
+            registers,
+            interrupts,
+            rx,
+            rx_control <- new_spinlock_irq!(0, "irqsync_e1000_rx_control"),
+            tx,
+            moderation: Moderation::new(),
+        }? Error))
+    }
+
+    /// The interrupts of the controller.
+    pub(crate) fn interrupts(&self) -> &I {
+        &self.interrupts
+    }
+
+    /// Tells the stack whether the link is up, as `STATUS` says; a device that is gone has no
+    /// link.
+    fn update_link(&self, dev: &Device) {
+        let status = self.registers.read32(regs::STATUS);
+        let up = !regs::is_gone(status) && status & regs::STATUS_LU != 0;
+        if up && !dev.carrier_ok() {
+            dev.carrier_on();
+            pr_info!("{}: link up\n", dev.name());
+        } else if !up && dev.carrier_ok() {
+            dev.carrier_off();
+            pr_info!("{}: link down\n", dev.name());
+        }
+    }
+
+    /// Cleans the transmit ring, waking the queue if it was stopped and there is room now;
+    /// returns what the device sent since the last call.
+    fn clean_tx(&self, dev: &Device) -> Traffic {
+        let sent = self.tx.clean();
+        // Pairs with the fence in `start_xmit`: either it sees the room made here, or this
+        // sees the queue it stopped.
+        fence(Ordering::SeqCst);
+        if dev.queue_stopped() && self.tx.free() >= TX_WAKE_THRESHOLD {
+            dev.wake_queue();
+        }
+        sent
+    }
+
+    /// Stops the transmit queue when the ring is full, unless the poll has made room since.
+    fn stop_queue(&self, dev: &Device) {
+        dev.stop_queue();
+        // Pairs with the fence in `clean_tx`: if the poll made room before it could see the
+        // stopped queue, wake it here.
+        fence(Ordering::SeqCst);
+        if self.tx.free() >= TX_WAKE_THRESHOLD {
+            dev.wake_queue();
+        }
+    }
+
+    /// Receives up to the budget, handing frames to the stack, then gives the cleaned
+    /// descriptors back to the device. Returns how many descriptors it used.
+    fn receive(&self, dev: &Device, poll: &NapiPoll<'_>) -> usize {
+        let max_frame = dev.mtu().saturating_add(ETH_HLEN);
+        let mut work = 0;
+        while work < poll.budget() {
+            match self.rx.take(poll, max_frame) {
+                Received::Frame(skb) => poll.receive(skb),
+                Received::Dropped => {}
+                Received::Nothing => break,
+            }
+            work += 1;
+        }
+        if work > 0 {
+            let last = previous(self.rx.next.load(Ordering::Relaxed));
+            // The device must see the descriptors given back before the tail register hands
+            // them over: `dma_wmb()` in `e1000_alloc_rx_buffers()`.
+            dma::dma_wmb();
+            self.registers.write32(last as u32, regs::RDT);
+        }
+        work
+    }
+
+    /// Stops the device's DMA and interrupts, as `e1000_down()` does before the rings are
+    /// cleaned: receive and transmit disabled, every interrupt masked, then time for the
+    /// device to finish the frame it may be moving. Process context only: it sleeps.
+    pub(crate) fn quiesce(&self) {
+        let registers = &self.registers;
+        self.rx_control.with_lock(|rx_control| {
+            *rx_control &= !regs::RCTL_EN;
+            registers.write32(*rx_control, regs::RCTL);
+        });
+        registers.write32(0, regs::TCTL);
+        self.interrupts.mask_all(registers);
+        regs::flush_and_settle(registers);
+    }
+}
+
+#[pinned_drop]
+impl<I: InterruptScheme> PinnedDrop for Adapter<I> {
+    fn drop(self: Pin<&mut Self>) {
+        // Unregistering closed the device if it was open, and `stop` quiesced it; one never
+        // opened has had receive and transmit off since the probe. Quiesce it here all the
+        // same: then the rings' memory, freed when the fields drop next, is safe from the
+        // device whatever path led here (remove, unbind, or an error of the probe).
+        self.quiesce();
+    }
+}
+
+/// The receive control register for the filters `dev` asks for.
+fn rx_control_for(dev: &Device, enabled: bool) -> u32 {
+    let mut control = regs::RCTL_BAM | regs::RCTL_SECRC | regs::RCTL_LPE;
+    if enabled {
+        control |= regs::RCTL_EN;
+    }
+    if dev.is_promiscuous() {
+        control |= regs::RCTL_UPE | regs::RCTL_MPE;
+    } else {
+        // No multicast filter table: take every multicast frame and let the stack filter.
+        control |= regs::RCTL_MPE;
+    }
+    control
+}
+
+#[vtable]
+impl<I: InterruptScheme> Driver for Adapter<I> {
+    fn open(&self, dev: &Device) -> Result {
+        let registers = &self.registers;
+        registers.write32(!0, regs::IMC);
+        registers.read32(regs::ICR);
+        self.rx.reset(registers)?;
+        self.tx.reset(registers)?;
+        self.interrupts.connect()?;
+
+        registers.write32(registers.read32(regs::CTRL) | regs::CTRL_SLU, regs::CTRL);
+        self.moderation
+            .reset(registers, self.interrupts.throttle_registers());
+        registers.write32(regs::RDTR_DEFAULT, regs::RDTR);
+        registers.write32(regs::RADV_DEFAULT, regs::RADV);
+        registers.write32(regs::TIDV_DEFAULT, regs::TIDV);
+        registers.write32(regs::TADV_DEFAULT, regs::TADV);
+        registers.write32(regs::TIPG_COPPER, regs::TIPG);
+        registers.write32(
+            regs::TCTL_EN | regs::TCTL_PSP | regs::TCTL_CT | regs::TCTL_COLD,
+            regs::TCTL,
+        );
+        let control = rx_control_for(dev, true);
+        self.rx_control.with_lock(|rx_control| {
+            *rx_control = control;
+            registers.write32(control, regs::RCTL);
+        });
+        self.update_link(dev);
+
+        self.interrupts.unmask_all(registers);
+        Ok(())
+    }
+
+    fn stop(&self, dev: &Device) {
+        // NAPI is disabled and the queue stopped already. Receive and transmit stop before
+        // anything is freed, as in `e1000_down()`.
+        self.quiesce();
+        self.interrupts.disconnect();
+        // No poll runs: count what the device sent before it stopped, and drop the rest.
+        self.tx.clean();
+        self.tx.discard_unsent();
+        dev.carrier_off();
+    }
+
+    fn start_xmit(&self, dev: &Device, mut skb: SkBuff) -> Transmit {
+        let offload = match Offload::for_frame(&mut skb) {
+            Ok(offload) => offload,
+            Err(_) => {
+                self.tx.dropped.fetch_add(1, Ordering::Relaxed);
+                return Transmit::Done;
+            }
+        };
+        match self.tx.queue(&self.registers, skb, offload.as_ref()) {
+            Err((e, skb)) if e == EBUSY => {
+                // Not expected: the queue stops when the ring fills, below.
+                self.stop_queue(dev);
+                return Transmit::Busy(skb);
+            }
+            Err(_) => {
+                self.tx.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(()) => {}
+        }
+        if self.tx.free() < TX_DESCRIPTORS_PER_FRAME {
+            self.stop_queue(dev);
+        }
+        Transmit::Done
+    }
+
+    fn poll(&self, dev: &Device, poll: &mut NapiPoll<'_>) {
+        let causes = self.interrupts.take_pending();
+        if causes & regs::ICR_LSC != 0 {
+            self.update_link(dev);
+        }
+        let sent = self.clean_tx(dev);
+        let before = self.rx.traffic();
+        let work = self.receive(dev, poll);
+        let received = self.rx.traffic().since(before);
+        self.moderation.update(
+            &self.registers,
+            self.interrupts.throttle_registers(),
+            sent,
+            received,
+        );
+        if poll.complete_done(work) {
+            self.interrupts.unmask_after_poll(&self.registers);
+        }
+    }
+
+    fn statistics(&self, _dev: &Device) -> Statistics {
+        let (rx, tx) = (&self.rx, &self.tx);
+        // MPC is cleared by reading: what each reader finds is added once. All ones is a
+        // device that is gone, not frames missed.
+        let missed = match self.registers.read32(regs::MPC) {
+            value if regs::is_gone(value) => 0,
+            value => u64::from(value),
+        };
+        Statistics {
+            rx_packets: rx.packets.load(Ordering::Relaxed),
+            rx_bytes: rx.bytes.load(Ordering::Relaxed),
+            rx_errors: rx.errors.load(Ordering::Relaxed),
+            rx_length_errors: rx.length_errors.load(Ordering::Relaxed),
+            rx_dropped: rx.dropped.load(Ordering::Relaxed),
+            rx_missed_errors: rx
+                .missed
+                .fetch_add(missed, Ordering::Relaxed)
+                .wrapping_add(missed),
+            tx_packets: tx.sent_packets.load(Ordering::Relaxed),
+            tx_bytes: tx.sent_bytes.load(Ordering::Relaxed),
+            tx_dropped: tx.dropped.load(Ordering::Relaxed),
+        }
+    }
+
+    fn set_rx_mode(&self, dev: &Device) {
+        let registers = &self.registers;
+        self.rx_control.with_lock(|rx_control| {
+            let enabled = *rx_control & regs::RCTL_EN != 0;
+            *rx_control = rx_control_for(dev, enabled);
+            registers.write32(*rx_control, regs::RCTL);
+        });
+    }
+}
+
+/// Quiets the device and programs its receive address filter with `address`.
+///
+/// Receive and transmit are stopped, and the interrupts masked, before the driver allocates its
+/// rings, in case the device was left running (by a driver unbound without stopping it, or
+/// across kexec): then no error path of the probe frees memory the device may still reach.
+pub(crate) fn initialise(registers: &Registers, address: &[u8; ETH_ALEN]) -> Result {
+    // QEMU's device reset leaves registers as they were: set every one the driver relies on.
+    registers.write32(!0, regs::IMC);
+    registers.write32(0, regs::RCTL);
+    registers.write32(0, regs::TCTL);
+    regs::flush_and_settle(registers);
+    registers.read32(regs::ICR);
+    for entry in 0..regs::MTA_COUNT {
+        registers.try_write32(0, regs::MTA + 4 * entry)?;
+    }
+    let low = u32::from_le_bytes([address[0], address[1], address[2], address[3]]);
+    let high = u32::from(u16::from_le_bytes([address[4], address[5]])) | regs::RAH_AV;
+    registers.write32(low, regs::RAL0);
+    registers.write32(high, regs::RAH0);
+    Ok(())
+}

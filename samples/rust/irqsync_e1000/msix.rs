@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The 82574L's MSI-X vectors: one for receive, one for transmit and one for the other causes
+//! (link changes), as the C `e1000e` driver uses them.
+//!
+//! The `IVAR` register routes each cause to its vector. A vector's routine reads and masks only
+//! its own causes, so the routines of different vectors never touch the same bits: `IMS` and
+//! `IMC` set and clear bits without a read-modify-write, and the device clears a vector's
+//! receive or transmit cause itself when it sends the message (`EIAC`). The routines may
+//! therefore run at once on different CPUs, each under its own lock: one `InterruptSync` per
+//! vector, NDIS's default (`MiniportSynchronizeMessageInterrupt` per message). Or one group
+//! serves all three, each vector with a chain of its own, under one lock
+//! (`MsiSyncWithAllMessages`). [`MsixVectors::synchronize`] runs a closure under the lock of
+//! one vector either way, as `NdisMSynchronizeWithInterruptEx` does with a message number.
+
+use super::{
+    interrupts::{Causes, InterruptScheme},
+    regs::{self, Registers},
+};
+use kernel::{
+    c_str,
+    irq::{DispatchMode, Flags, InterruptSync, IrqReturn, Placement},
+    net::napi::Napi,
+    new_interrupt_sync_group, pci,
+    prelude::*,
+    static_lock_class,
+    sync::{Arc, LockClassKey},
+};
+
+/// The 82574L's registers for MSI-X, and its causes in `ICR` under MSI-X.
+mod msix_regs {
+    /// Routes the causes to vectors: a field per cause, its vector and a valid bit.
+    pub(crate) const IVAR: usize = 0x00e4;
+    /// The causes the device clears itself when it sends their message.
+    pub(crate) const EIAC: usize = 0x00dc;
+    /// Receive filter control.
+    pub(crate) const RFCTL: usize = 0x5008;
+    /// No cause for received TCP acknowledgements: under MSI-X it would raise the other vector
+    /// for every one.
+    pub(crate) const RFCTL_ACK_DIS: u32 = 1 << 12;
+    /// Interrupt throttling, per vector, as `ITR`.
+    pub(crate) const EITR: [usize; 3] = [0x00e8, 0x00ec, 0x00f0];
+
+    pub(crate) const IVAR_VALID: u32 = 1 << 3;
+    pub(crate) const IVAR_RXQ0_SHIFT: u32 = 0;
+    pub(crate) const IVAR_TXQ0_SHIFT: u32 = 8;
+    pub(crate) const IVAR_OTHER_SHIFT: u32 = 16;
+    /// Raise the transmit cause for every descriptor written back, as the C driver does.
+    pub(crate) const IVAR_TX_EVERY_WRITEBACK: u32 = 1 << 31;
+
+    pub(crate) const ICR_RXQ0: u32 = 1 << 20;
+    pub(crate) const ICR_TXQ0: u32 = 1 << 22;
+    /// Set with any cause that is neither a queue's receive nor transmit cause.
+    pub(crate) const ICR_OTHER: u32 = 1 << 24;
+}
+
+/// Which vector: the message number, as the device and `IVAR` count them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Vector {
+    /// Frames received.
+    Receive = 0,
+    /// Frames sent.
+    Transmit = 1,
+    /// The link changed, and the other causes.
+    Other = 2,
+}
+
+impl Vector {
+    /// Every vector, in message order.
+    pub(crate) const ALL: [Vector; 3] = [Vector::Receive, Vector::Transmit, Vector::Other];
+
+    /// The message number.
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The causes the vector carries, which its routine masks and the poll unmasks.
+    fn causes(self) -> u32 {
+        match self {
+            Vector::Receive => msix_regs::ICR_RXQ0,
+            Vector::Transmit => msix_regs::ICR_TXQ0,
+            Vector::Other => msix_regs::ICR_OTHER | regs::ICR_LSC,
+        }
+    }
+
+    /// The name of its line in `/proc/interrupts` and of its lock, with one object per vector,
+    /// and the lock's class: one per name, as lockdep wants.
+    fn name_and_class(self) -> (&'static CStr, &'static LockClassKey) {
+        match self {
+            Vector::Receive => (c_str!("rust_irqsync_e1000e-rx"), static_lock_class!()),
+            Vector::Transmit => (c_str!("rust_irqsync_e1000e-tx"), static_lock_class!()),
+            Vector::Other => (c_str!("rust_irqsync_e1000e-other"), static_lock_class!()),
+        }
+    }
+}
+
+/// How the vectors' routines are synchronized with the rest of the driver.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Synchronization {
+    /// One `InterruptSync`, and one lock, per vector.
+    PerVector,
+    /// One `InterruptSync` for all vectors, one lock (`MsiSyncWithAllMessages`).
+    Group,
+}
+
+/// The objects that service the vectors.
+enum Objects {
+    PerVector([Pin<KBox<InterruptSync<Causes>>>; 3]),
+    Group(Pin<KBox<InterruptSync<[Causes; 3]>>>),
+}
+
+/// The three MSI-X vectors of an 82574L, each with a routine that schedules NAPI.
+pub(crate) struct MsixVectors {
+    objects: Objects,
+}
+
+impl MsixVectors {
+    /// Makes the objects for the three lines of `vectors`, synchronized as `synchronization`
+    /// says, whose routines schedule `napi`.
+    pub(crate) fn new(
+        vectors: &pci::IrqVectors,
+        synchronization: Synchronization,
+        registers: &Arc<Registers>,
+        napi: &Arc<Napi>,
+    ) -> Result<Self> {
+        let lines = [vectors.line(0)?, vectors.line(1)?, vectors.line(2)?];
+        let objects = match synchronization {
+            Synchronization::PerVector => {
+                let object = |vector: Vector| -> Result<Pin<KBox<InterruptSync<Causes>>>> {
+                    let (name, class) = vector.name_and_class();
+                    let sync = KBox::pin_init(
+                        InterruptSync::new(
+                            lines[vector.index()],
+                            DispatchMode::Normal,
+                            Causes::default(),
+                            name,
+                            class,
+                        ),
+                        GFP_KERNEL,
+                    )?;
+                    let (registers, napi) = (registers.clone(), napi.clone());
+                    sync.register_service_routine(
+                        move |causes| service(vector, &registers, &napi, causes),
+                        Placement::Last,
+                    )?;
+                    Ok(sync)
+                };
+                Objects::PerVector([
+                    object(Vector::Receive)?,
+                    object(Vector::Transmit)?,
+                    object(Vector::Other)?,
+                ])
+            }
+            Synchronization::Group => {
+                let group = KBox::pin_init(
+                    new_interrupt_sync_group!(
+                        &lines,
+                        DispatchMode::Normal,
+                        <[Causes; 3]>::default(),
+                        "rust_irqsync_e1000e"
+                    ),
+                    GFP_KERNEL,
+                )?;
+                for vector in Vector::ALL {
+                    let (registers, napi) = (registers.clone(), napi.clone());
+                    group.register_message_routine(
+                        vector.index(),
+                        move |all| match all.get_mut(vector.index()) {
+                            Some(causes) => service(vector, &registers, &napi, causes),
+                            None => IrqReturn::None,
+                        },
+                        Placement::Last,
+                    )?;
+                }
+                Objects::Group(group)
+            }
+        };
+        Ok(Self { objects })
+    }
+
+    /// Runs `f` on the causes of `vector` under the lock that its routine runs under, and
+    /// returns what `f` returns.
+    pub(crate) fn synchronize<R>(&self, vector: Vector, f: impl FnOnce(&mut Causes) -> R) -> R {
+        match &self.objects {
+            Objects::PerVector(objects) => objects[vector.index()].call_synchronized(f),
+            Objects::Group(group) => group.call_synchronized(|all| f(&mut all[vector.index()])),
+        }
+    }
+
+    /// How the vectors are synchronized.
+    pub(crate) fn synchronization(&self) -> Synchronization {
+        match self.objects {
+            Objects::PerVector(_) => Synchronization::PerVector,
+            Objects::Group(_) => Synchronization::Group,
+        }
+    }
+
+    /// Routes the causes to their vectors, and lets the device clear the receive and transmit
+    /// causes as it sends their messages, as `e1000_configure_msix()` does; no cause for
+    /// received acknowledgements, as there.
+    fn route(registers: &Registers) {
+        registers.write32(
+            registers.read32(msix_regs::RFCTL) | msix_regs::RFCTL_ACK_DIS,
+            msix_regs::RFCTL,
+        );
+        let entry = |vector: Vector| msix_regs::IVAR_VALID | vector as u32;
+        registers.write32(
+            entry(Vector::Receive) << msix_regs::IVAR_RXQ0_SHIFT
+                | entry(Vector::Transmit) << msix_regs::IVAR_TXQ0_SHIFT
+                | entry(Vector::Other) << msix_regs::IVAR_OTHER_SHIFT
+                | msix_regs::IVAR_TX_EVERY_WRITEBACK,
+            msix_regs::IVAR,
+        );
+        registers.write32(
+            Vector::Receive.causes() | Vector::Transmit.causes(),
+            msix_regs::EIAC,
+        );
+    }
+}
+
+/// The routine of `vector`: notes its causes, masks them and schedules the poll.
+///
+/// The receive and transmit vectors carry one cause each, which the device cleared when it
+/// sent the message. The other vector reads the causes from `ICR` and clears them: all but the
+/// queues' (`ICR_OTHER` clears them all on the 82574L).
+fn service(vector: Vector, registers: &Registers, napi: &Napi, causes: &mut Causes) -> IrqReturn {
+    let seen = match vector {
+        Vector::Other => {
+            let read = registers.read32(regs::ICR);
+            if regs::is_gone(read) {
+                // Surprise removal: the message was not the device's.
+                return IrqReturn::None;
+            }
+            registers.write32(msix_regs::ICR_OTHER, regs::ICR);
+            read & !(Vector::Receive.causes() | Vector::Transmit.causes())
+        }
+        Vector::Receive | Vector::Transmit => vector.causes(),
+    };
+    causes.pending |= seen;
+    registers.write32(vector.causes(), regs::IMC);
+    napi.schedule();
+    IrqReturn::Handled
+}
+
+impl InterruptScheme for MsixVectors {
+    fn connect(&self) -> Result {
+        // The lines are the device's own: MSI-X messages are never shared.
+        match &self.objects {
+            Objects::PerVector(objects) => {
+                for (done, object) in objects.iter().enumerate() {
+                    if let Err(e) = object.connect(Flags::NONE) {
+                        objects.iter().take(done).for_each(|o| o.disconnect());
+                        return Err(e);
+                    }
+                }
+                Ok(())
+            }
+            Objects::Group(group) => group.connect(Flags::NONE),
+        }
+    }
+
+    fn disconnect(&self) {
+        match &self.objects {
+            Objects::PerVector(objects) => objects.iter().for_each(|o| o.disconnect()),
+            Objects::Group(group) => group.disconnect(),
+        }
+    }
+
+    fn unmask_all(&self, registers: &Registers) {
+        Self::route(registers);
+        for vector in Vector::ALL {
+            self.synchronize(vector, |causes| {
+                causes.enabled = vector.causes();
+                causes.pending = 0;
+                registers.write32(causes.enabled, regs::IMS);
+            });
+        }
+    }
+
+    fn mask_all(&self, registers: &Registers) {
+        // Once every vector's causes are disabled, no poll unmasks any of them again.
+        for vector in Vector::ALL {
+            self.synchronize(vector, |causes| causes.enabled = 0);
+        }
+        registers.write32(!0, regs::IMC);
+    }
+
+    fn take_pending(&self) -> u32 {
+        Vector::ALL.iter().fold(0, |pending, &vector| {
+            pending | self.synchronize(vector, |causes| core::mem::take(&mut causes.pending))
+        })
+    }
+
+    fn unmask_after_poll(&self, registers: &Registers) {
+        for vector in Vector::ALL {
+            self.synchronize(vector, |causes| {
+                registers.write32(causes.enabled, regs::IMS);
+            });
+        }
+    }
+
+    fn throttle_registers(&self) -> &'static [usize] {
+        &msix_regs::EITR
+    }
+
+    fn irq(&self) -> u32 {
+        match &self.objects {
+            Objects::PerVector(objects) => objects[0].irq(),
+            Objects::Group(group) => group.irq(),
+        }
+    }
+}

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Descriptor rings: their sizes, the arithmetic of their indices, and the ring of descriptors
+//! and frame buffers that the receive and transmit rings are built on.
+
+use super::{descriptor, regs::Registers};
+use kernel::{dma::CoherentAllocation, pci, prelude::*};
+
+/// Descriptors per ring.
+pub(crate) const RING_SIZE: usize = 256;
+/// Bytes per frame buffer: `RCTL.BSIZE` = 0.
+pub(crate) const BUFFER_SIZE: usize = 2048;
+/// The shortest frame on the wire, without its check sequence: shorter ones are padded.
+pub(crate) const MIN_FRAME: usize = 60;
+/// The most buffers a frame to send takes: the stack's largest frame to segment is 64 KiB.
+pub(crate) const TX_BUFFERS_PER_FRAME: usize = 65536 / BUFFER_SIZE;
+/// The most descriptors a frame takes: a context descriptor and a data descriptor per buffer.
+pub(crate) const TX_DESCRIPTORS_PER_FRAME: usize = 1 + TX_BUFFERS_PER_FRAME;
+/// Free transmit descriptors from which a stopped queue wakes.
+pub(crate) const TX_WAKE_THRESHOLD: usize = 2 * TX_DESCRIPTORS_PER_FRAME;
+
+/// The index after `index` in a ring.
+///
+/// Ring indices are taken modulo [`RING_SIZE`] wherever they are used, so that their arithmetic
+/// never overflows and an index never leaves the ring, whatever value it holds.
+pub(crate) fn next(index: usize) -> usize {
+    (index % RING_SIZE + 1) % RING_SIZE
+}
+
+/// The index before `index` in a ring.
+pub(crate) fn previous(index: usize) -> usize {
+    (index % RING_SIZE + RING_SIZE - 1) % RING_SIZE
+}
+
+/// How many steps lead from index `from` to index `to` in a ring: less than [`RING_SIZE`].
+pub(crate) fn distance(from: usize, to: usize) -> usize {
+    (to % RING_SIZE + RING_SIZE - from % RING_SIZE) % RING_SIZE
+}
+
+/// A descriptor ring and its frame buffers, in coherent DMA memory.
+pub(crate) struct DescriptorRing {
+    descriptors: CoherentAllocation<u64>,
+    pub(crate) buffers: CoherentAllocation<u8>,
+}
+
+impl DescriptorRing {
+    pub(crate) fn new(pdev: &pci::Device) -> Result<Self> {
+        let descriptors =
+            CoherentAllocation::alloc(pdev.as_ref(), RING_SIZE * descriptor::WORDS, GFP_KERNEL)?;
+        let buffers =
+            CoherentAllocation::alloc(pdev.as_ref(), RING_SIZE * BUFFER_SIZE, GFP_KERNEL)?;
+        Ok(Self {
+            descriptors,
+            buffers,
+        })
+    }
+
+    /// Where the buffer of descriptor `index` starts in `buffers`.
+    pub(crate) fn buffer_offset(index: usize) -> usize {
+        index % RING_SIZE * BUFFER_SIZE
+    }
+
+    /// The device's address of the buffer of descriptor `index`.
+    fn buffer_address(&self, index: usize) -> Result<u64> {
+        let offset = u64::try_from(Self::buffer_offset(index)).map_err(|_| EINVAL)?;
+        self.buffers.dma_handle().checked_add(offset).ok_or(EINVAL)
+    }
+
+    /// Where descriptor `index` starts in `descriptors`.
+    fn descriptor_offset(index: usize) -> usize {
+        index % RING_SIZE * descriptor::WORDS
+    }
+
+    /// Reads the length and status word of descriptor `index`.
+    pub(crate) fn status(&self, index: usize) -> Result<u64> {
+        self.descriptors.read(Self::descriptor_offset(index) + 1)
+    }
+
+    /// Writes context descriptor `index`.
+    pub(crate) fn write_context(&self, index: usize, context: &[u64; descriptor::WORDS]) -> Result {
+        self.descriptors
+            .write_from(Self::descriptor_offset(index), context)
+    }
+
+    /// Writes descriptor `index`: the address, then the word.
+    pub(crate) fn write(&self, index: usize, word: u64) -> Result {
+        let (offset, address) = (Self::descriptor_offset(index), self.buffer_address(index)?);
+        self.descriptors.write(offset, address)?;
+        self.descriptors.write(offset + 1, word)
+    }
+
+    /// Programs the ring's base (low, then high half) and length, three registers from
+    /// `base_low` on.
+    pub(crate) fn program(&self, registers: &Registers, base_low: usize) -> Result {
+        let base = self.descriptors.dma_handle();
+        registers.try_write32(base as u32, base_low)?;
+        registers.try_write32((base >> 32) as u32, base_low + 4)?;
+        registers.try_write32((RING_SIZE * descriptor::BYTES) as u32, base_low + 8)
+    }
+}

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The transmit ring: frames copied into the device's buffers by `start_xmit`, and cleaned by
+//! the poll once the device has sent them.
+
+use super::{
+    descriptor,
+    offload::Offload,
+    regs::{self, Registers},
+    ring::{
+        distance, next, DescriptorRing, BUFFER_SIZE, MIN_FRAME, RING_SIZE, TX_BUFFERS_PER_FRAME,
+    },
+    traffic::Traffic,
+};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use kernel::{
+    dma,
+    net::skb::{SkBuff, SkBuffSlot},
+    pci,
+    prelude::*,
+};
+
+/// A frame handed to the device, kept in the slot of its last descriptor until the device has
+/// sent it, with what it becomes on the wire.
+///
+/// `start_xmit` fills the slot before it publishes the frame's descriptors (`next_to_use`,
+/// release ordering), and the poll empties it after it has seen them (acquire ordering): the
+/// counts are atomics only so that both reach them through shared references.
+struct TxFrame {
+    skb: SkBuffSlot,
+    wire_packets: AtomicU64,
+    wire_bytes: AtomicU64,
+}
+
+impl TxFrame {
+    fn new() -> Self {
+        Self {
+            skb: SkBuffSlot::new(),
+            wire_packets: AtomicU64::new(0),
+            wire_bytes: AtomicU64::new(0),
+        }
+    }
+
+    /// Keeps `skb`, which becomes `wire` on the wire, in the slot.
+    fn keep(&self, skb: SkBuff, wire: Traffic) {
+        self.wire_packets.store(wire.packets, Ordering::Relaxed);
+        self.wire_bytes.store(wire.bytes, Ordering::Relaxed);
+        // The slot is empty: the poll emptied it with the frame it held before.
+        drop(self.skb.replace(Some(skb)));
+    }
+
+    /// Empties the slot: frees its frame and returns what the frame became on the wire; `None`
+    /// if the slot held no frame.
+    fn release(&self) -> Option<Traffic> {
+        drop(self.skb.take()?);
+        Some(Traffic {
+            packets: self.wire_packets.swap(0, Ordering::Relaxed),
+            bytes: self.wire_bytes.swap(0, Ordering::Relaxed),
+        })
+    }
+}
+
+/// The transmit ring: filled by `start_xmit`, cleaned by the poll, without a lock.
+///
+/// As in the C driver, each index has one writer: the stack serialises `start_xmit` on the
+/// queue (it holds the queue's lock), which alone moves `next_to_use`; NAPI never polls twice
+/// at once, and only the poll moves `next_to_clean`. `open` and `stop` reset both while
+/// neither runs. The descriptors and buffers are only reached through the DMA allocation's
+/// accessors, so even a broken serialisation could not make Rust references race.
+///
+/// Frames are copied into the descriptors' buffers. Their socket buffers are still kept, in
+/// the slot of their last descriptor, until the device has sent them, as drivers that map
+/// them do: the stack paces a socket by when its frames are freed (TCP small queues). What a
+/// frame becomes on the wire, its segments and their bytes, is worked out when it is queued
+/// and kept with it, as in the C driver; the poll counts it once the device has sent it.
+pub(crate) struct TxRing {
+    ring: DescriptorRing,
+    /// The frame whose last descriptor each is, until the device has sent it.
+    frames: KVec<TxFrame>,
+    /// The next descriptor to fill.
+    next_to_use: AtomicUsize,
+    /// The oldest descriptor the device has not reported sent yet.
+    next_to_clean: AtomicUsize,
+    pub(crate) sent_packets: AtomicU64,
+    pub(crate) sent_bytes: AtomicU64,
+    pub(crate) dropped: AtomicU64,
+}
+
+impl TxRing {
+    pub(crate) fn new(pdev: &pci::Device) -> Result<Self> {
+        let mut frames = KVec::with_capacity(RING_SIZE, GFP_KERNEL)?;
+        for _ in 0..RING_SIZE {
+            frames.push(TxFrame::new(), GFP_KERNEL)?;
+        }
+        Ok(Self {
+            ring: DescriptorRing::new(pdev)?,
+            frames,
+            next_to_use: AtomicUsize::new(0),
+            next_to_clean: AtomicUsize::new(0),
+            sent_packets: AtomicU64::new(0),
+            sent_bytes: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+        })
+    }
+
+    /// Empties the ring and programs it; only while neither `start_xmit` nor the poll runs.
+    pub(crate) fn reset(&self, registers: &Registers) -> Result {
+        for index in 0..RING_SIZE {
+            self.ring.write(index, 0)?;
+        }
+        self.next_to_use.store(0, Ordering::Relaxed);
+        self.next_to_clean.store(0, Ordering::Relaxed);
+        self.ring.program(registers, regs::TDBAL)?;
+        registers.write32(0, regs::TDH);
+        registers.write32(0, regs::TDT);
+        Ok(())
+    }
+
+    /// Descriptors the driver may fill: one always stays empty, so that a full ring is not
+    /// mistaken for an empty one.
+    pub(crate) fn free(&self) -> usize {
+        let next_to_use = self.next_to_use.load(Ordering::Acquire);
+        let next_to_clean = self.next_to_clean.load(Ordering::Acquire);
+        // `distance()` is below `RING_SIZE`.
+        RING_SIZE - 1 - distance(next_to_clean, next_to_use)
+    }
+
+    /// Hands `skb` to the device, after a context descriptor if `offload` says one, and keeps
+    /// it until the device has sent it. Gives it back with `EBUSY` if the ring has no room,
+    /// with `EINVAL` if it takes more than [`TX_BUFFERS_PER_FRAME`]. Called by `start_xmit`
+    /// only.
+    pub(crate) fn queue(
+        &self,
+        registers: &Registers,
+        skb: SkBuff,
+        offload: Option<&Offload>,
+    ) -> core::result::Result<(), (Error, SkBuff)> {
+        let last = match self.write_frame(&skb, offload) {
+            Ok(last) => last,
+            Err(e) => return Err((e, skb)),
+        };
+        let (segments, header_len) = offload.map_or((1, 0), |o| (o.segments, o.header_len));
+        let wire = Traffic::on_wire(skb.len(), segments, header_len);
+        if let Some(frame) = self.frames.get(last) {
+            frame.keep(skb, wire);
+        }
+        // The device must see the descriptors whole before the tail register hands them over:
+        // `dma_wmb()` at the end of `e1000_tx_queue()`.
+        dma::dma_wmb();
+        self.next_to_use.store(next(last), Ordering::Release);
+        registers.write32(next(last) as u32, regs::TDT);
+        Ok(())
+    }
+
+    /// Writes the descriptors of `skb` from `next_to_use` on, copying it into their buffers,
+    /// a frame shorter than the shortest on the wire padded; returns the index of its last
+    /// descriptor.
+    fn write_frame(&self, skb: &SkBuff, offload: Option<&Offload>) -> Result<usize> {
+        let len = skb.len();
+        let buffers = len.div_ceil(BUFFER_SIZE).max(1);
+        if buffers > TX_BUFFERS_PER_FRAME {
+            return Err(EINVAL);
+        }
+        // At most `1 + TX_BUFFERS_PER_FRAME`, checked above.
+        if self.free() < 1 + buffers {
+            return Err(EBUSY);
+        }
+        let mut index = self.next_to_use.load(Ordering::Relaxed) % RING_SIZE;
+        // Every data descriptor reports when it is done, so that `clean` walks them all.
+        let mut command = descriptor::TX_CMD_IFCS | descriptor::TX_CMD_RS | descriptor::TX_CMD_IDE;
+        if let Some(offload) = offload {
+            self.ring.write_context(index, &offload.context)?;
+            index = next(index);
+            command |= offload.data_command;
+        }
+        for piece in 0..buffers {
+            // Below 64 KiB: `buffers` is at most `TX_BUFFERS_PER_FRAME`.
+            let start = piece * BUFFER_SIZE;
+            let piece_len = len.saturating_sub(start).min(BUFFER_SIZE);
+            let offset = DescriptorRing::buffer_offset(index);
+            skb.copy_to_dma(start, piece_len, &self.ring.buffers, offset)?;
+            if piece + 1 < buffers {
+                self.ring.write(index, command | piece_len as u64)?;
+                index = next(index);
+            } else {
+                // A frame shorter than the shortest on the wire is one piece: pad it.
+                let piece_len = if len < MIN_FRAME {
+                    self.pad_short_frame(offset, len)?
+                } else {
+                    piece_len
+                };
+                self.ring
+                    .write(index, command | descriptor::TX_CMD_EOP | piece_len as u64)?;
+            }
+        }
+        Ok(index)
+    }
+
+    /// Pads a frame of `len` bytes, shorter than the shortest on the wire, in the buffer at
+    /// `offset`, with zeros up to that; returns its length on the wire.
+    fn pad_short_frame(&self, offset: usize, len: usize) -> Result<usize> {
+        let zeros = [0u8; MIN_FRAME];
+        let padding = zeros.get(len..).ok_or(EINVAL)?;
+        let end = offset.checked_add(len).ok_or(EINVAL)?;
+        self.ring.buffers.write_from(end, padding)?;
+        Ok(MIN_FRAME)
+    }
+
+    /// Counts the frames the device has sent since the last call, as what they became on the
+    /// wire, and returns them; frees their socket buffers. Called by the poll, or by `stop`
+    /// once NAPI is disabled: never twice at once.
+    ///
+    /// `next_to_clean` only ever moves to the start of a frame: a frame the device has only
+    /// partly sent is walked again next time. The walk ends at `next_to_use`, within a ring's
+    /// worth of descriptors.
+    pub(crate) fn clean(&self) -> Traffic {
+        let next_to_use = self.next_to_use.load(Ordering::Acquire) % RING_SIZE;
+        let mut index = self.next_to_clean.load(Ordering::Relaxed) % RING_SIZE;
+        let mut frame_start = index;
+        let mut sent = Traffic::default();
+        while index != next_to_use {
+            let Ok(word) = self.ring.status(index) else {
+                break;
+            };
+            // Context descriptors report nothing: only data descriptors ask for their status.
+            if !descriptor::is_context(word) {
+                if word & descriptor::TX_STATUS_DD == 0 {
+                    break;
+                }
+                if word & descriptor::TX_CMD_EOP != 0 {
+                    // What is kept of the frame is read only after its last descriptor was
+                    // seen done: `dma_rmb()` in `e1000_clean_tx_irq()`.
+                    dma::dma_rmb();
+                    if let Some(wire) = self.frames.get(index).and_then(TxFrame::release) {
+                        sent = sent.plus(wire);
+                    }
+                    frame_start = next(index);
+                }
+            }
+            index = next(index);
+        }
+        self.next_to_clean.store(frame_start, Ordering::Release);
+        self.sent_packets.fetch_add(sent.packets, Ordering::Relaxed);
+        self.sent_bytes.fetch_add(sent.bytes, Ordering::Relaxed);
+        sent
+    }
+
+    /// Counts the frames the device will not send, once it is stopped, as dropped, and frees
+    /// them.
+    pub(crate) fn discard_unsent(&self) {
+        let next_to_use = self.next_to_use.load(Ordering::Acquire);
+        self.next_to_clean.store(next_to_use, Ordering::Release);
+        // Only the slots of frames not sent yet hold one.
+        let unsent = self.frames.iter().filter_map(TxFrame::release).count();
+        self.dropped.fetch_add(unsent as u64, Ordering::Relaxed);
+    }
+}
