@@ -4,7 +4,7 @@
 # with Rust, boots it under QEMU and runs the tests.
 #
 #   make run      build, then boot and show InterruptSync, the edu and the ES1370 drivers at work,
-#                 then two guests exchanging traffic through the e1000 driver
+#                 then two guests exchanging traffic through the 82574L driver on MSI-X
 #   make check    build, then run every test; ends with "N passed, N failed"
 #   make bench    build a kernel without debug options, then count the instructions InterruptSync
 #                 and the samples take against C baselines, each pair in one boot (build/bench.txt,
@@ -124,8 +124,8 @@ run: initramfs
 	@echo "  The melody the ES1370 played: $(BUILD)/melody.wav"
 	@echo "  Its spectrogram (time across, 0 to 1.2 kHz up; notes from 262 to 523 Hz): $(BUILD)/melody.png"
 	@echo "  (whole boot log: $(BUILD)/logs/run.log)"
-	@echo "  BOOT    two QEMUs (TCG), each with an e1000, joined by a stream netdev over a unix socket"
-	@scripts/net-boot.sh net_run $(BUILD)/logs 600
+	@echo "  BOOT    two QEMUs (TCG), each with an 82574L (e1000e), joined by a stream netdev over a unix socket"
+	@scripts/net-boot.sh --nic e1000e net_run $(BUILD)/logs 600
 	@for g in a b; do tr -d '\r' < $(BUILD)/logs/net_run-$$g.log | \
 		sed -n 's/^irqsync-run: //p; s/^\[ *[0-9.]*\] \(rust_irqsync_e1000.*\)/'"$$g"': \1/p'; done
 	@echo "  (whole boot logs: $(BUILD)/logs/net_run-a.log and net_run-b.log)"

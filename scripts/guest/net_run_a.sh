@@ -1,10 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# `make run`, network part, guest A (192.0.2.1): brings up the e1000 sample, pings guest B,
-# sends it 4 MiB and shows the interface's counters. See net_run_b.sh.
+# `make run`, network part, guest A (192.0.2.1): brings up the 82574L driver, pings guest B,
+# sends it 4 MiB and shows the interface's counters and the interrupts of each MSI-X vector.
+# See net_run_b.sh.
 
 . /scripts/net-lib.sh
+. /scripts/net-e1000e.sh
 
 say() {
 	echo "irqsync-run: A: $*"
@@ -25,5 +27,8 @@ done
 b=$(barrier_a)
 say "B received md5 ${b#* }"
 say "counters: rx $(stat rx_packets) frames $(stat rx_bytes) bytes, tx $(stat tx_packets) frames $(stat tx_bytes) bytes"
-say "$(grep rust_irqsync_e1000 /proc/interrupts | tr -s ' ')"
-rmmod rust_irqsync_e1000 && say "rust_irqsync_e1000 unloaded cleanly"
+say "interrupts per MSI-X vector, each serviced by its own InterruptSync:"
+vector_counts | while read -r name count; do
+	say "  $name: $count"
+done
+rmmod $DRIVER && say "$DRIVER unloaded cleanly"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# `make run`, network part, guest B (192.0.2.2): brings up the e1000 sample, pings guest A,
+# `make run`, network part, guest B (192.0.2.2): brings up the 82574L driver, pings guest A,
 # receives A's 4 MiB and tells A its checksum.
 
 . /scripts/net-lib.sh
@@ -20,4 +20,4 @@ receive 5001 > /tmp/in
 say "received $(wc -c < /tmp/in) bytes from A"
 barrier_b done 'md5sum < /tmp/in | cut -d" " -f1'
 say "counters: rx $(stat rx_packets) frames $(stat rx_bytes) bytes, tx $(stat tx_packets) frames $(stat tx_bytes) bytes"
-rmmod rust_irqsync_e1000 && say "rust_irqsync_e1000 unloaded cleanly"
+rmmod $DRIVER && say "$DRIVER unloaded cleanly"
