@@ -81,6 +81,7 @@
 //! C header: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h)
 
 use super::{
+    ethtool::{self, LinkSettings},
     napi::{Napi, NapiPoll},
     skb::SkBuff,
 };
@@ -195,6 +196,54 @@ impl Device {
     }
 }
 
+/// The multicast addresses a device is asked to receive, as [`Driver::set_rx_mode`] sees them.
+///
+/// # Invariants
+///
+/// The address lists of `dev` are locked (`netif_addr_lock_bh()`) for `'a`: the stack holds
+/// the lock while it calls `set_rx_mode`.
+pub struct MulticastList<'a> {
+    dev: &'a Device,
+}
+
+impl MulticastList<'_> {
+    /// Returns how many addresses the list has.
+    pub fn len(&self) -> usize {
+        // SAFETY: By the type invariant the list is locked, so its count is stable.
+        let count = unsafe { (*self.dev.as_ptr()).mc.count };
+        usize::try_from(count).unwrap_or(0)
+    }
+
+    /// Returns whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Calls `f` with each address of the list, in order.
+    pub fn for_each(&self, mut f: impl FnMut(&[u8; ETH_ALEN])) {
+        // SAFETY: By the type invariant the list is locked: its entries stay while it is
+        // walked.
+        let head = unsafe { core::ptr::addr_of_mut!((*self.dev.as_ptr()).mc.list) };
+        // SAFETY: `head` is a valid, initialised list head.
+        let mut entry = unsafe { (*head).next };
+        // The walk ends at the head; `len()` bounds it all the same.
+        for _ in 0..self.len() {
+            if entry == head {
+                break;
+            }
+            // SAFETY: Every entry of the list is the `list` field of a `netdev_hw_addr`, whose
+            // address has at least `ETH_ALEN` bytes on an Ethernet device.
+            let address = unsafe {
+                let hw = crate::container_of!(entry, bindings::netdev_hw_addr, list);
+                &*(*hw).addr.as_ptr().cast::<[u8; ETH_ALEN]>()
+            };
+            f(address);
+            // SAFETY: `entry` is a valid entry of the locked list.
+            entry = unsafe { (*entry).next };
+        }
+    }
+}
+
 /// Offloads a device announces (`NETIF_F_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Features(u64);
@@ -247,6 +296,8 @@ pub struct Statistics {
     pub rx_dropped: u64,
     /// Frames the device missed because it had no buffer.
     pub rx_missed_errors: u64,
+    /// Frames received that were sent to a multicast group (broadcasts not included).
+    pub multicast: u64,
     /// Frames the driver was given but could not send.
     pub tx_dropped: u64,
 }
@@ -257,8 +308,9 @@ pub struct Statistics {
 /// transmit queue's lock held and bottom halves disabled; `poll` in softirq context, never
 /// twice at once; `statistics` in any context but hard interrupts.
 ///
-/// `statistics` and `set_rx_mode` are optional (`#[vtable]`): the stack's pointer to an
-/// operation a driver does not implement stays null, and the stack does without it.
+/// `statistics`, `set_rx_mode`, `link_settings` and `ethtool_statistics` are optional
+/// (`#[vtable]`): the stack's pointer to an operation a driver does not implement stays null,
+/// and the stack does without it.
 #[vtable]
 pub trait Driver: Send + Sync + 'static {
     /// Brings the device up: programs its rings and unmasks its interrupts. NAPI is already
@@ -282,9 +334,27 @@ pub trait Driver: Send + Sync + 'static {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
-    /// Applies the receive filters of `dev`'s flags, see [`Device::is_promiscuous`]. Without
-    /// it the device keeps the filters it has.
-    fn set_rx_mode(&self, _dev: &Device) {
+    /// Applies the receive filters of `dev`'s flags, see [`Device::is_promiscuous`], and its
+    /// `multicast` addresses. Called after `open` and whenever they change, with bottom halves
+    /// disabled. Without it the device keeps the filters it has.
+    fn set_rx_mode(&self, _dev: &Device, _multicast: &MulticastList<'_>) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Returns the link's speed and duplex, which `ethtool IFACE` shows while the carrier is
+    /// on. Called under the RTNL.
+    fn link_settings(&self, _dev: &Device) -> LinkSettings {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The names of the driver's own counters, which `ethtool -S` shows with the values of
+    /// [`Driver::ethtool_statistics`]; each shorter than
+    /// [`ethtool::STATISTIC_NAME_LEN`], which the build checks.
+    const ETHTOOL_STATISTICS: &'static [&'static CStr] = &[];
+
+    /// Writes the value of each counter named in [`Driver::ETHTOOL_STATISTICS`] to `values`,
+    /// in that order: `values` has one element per name.
+    fn ethtool_statistics(&self, _dev: &Device, _values: &mut [u64]) {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 }
@@ -400,10 +470,11 @@ impl<T: Driver> Builder<T> {
         // until the device is freed, and it is dropped in place before.
         unsafe { data.__pinned_init(core::ptr::addr_of_mut!((*private).data).cast())? };
 
-        // SAFETY: `dev` is valid and unregistered; `ADDRESS` and `OPS` are static.
+        // SAFETY: `dev` is valid and unregistered; the operations are static.
         unsafe {
             bindings::eth_hw_addr_set(dev, address.as_ptr());
             (*dev).netdev_ops = &Registration::<T>::OPS;
+            (*dev).ethtool_ops = &ethtool::Operations::<T>::OPS;
         }
         // The registration owns the device from here on.
         let this = core::mem::ManuallyDrop::new(self);
@@ -515,7 +586,7 @@ impl<T: Driver> Drop for Registration<T> {
 /// # Safety
 ///
 /// `dev` must be a valid net device made by `Builder<T>` whose data is initialised, for `'a`.
-unsafe fn data<'a, T: Driver>(dev: *const bindings::net_device) -> &'a T {
+pub(crate) unsafe fn data<'a, T: Driver>(dev: *const bindings::net_device) -> &'a T {
     // SAFETY: The private area is a `Private<T>` with initialised data, by the safety
     // requirements.
     unsafe {
@@ -624,6 +695,7 @@ unsafe extern "C" fn get_stats64<T: Driver>(
     stats.rx_length_errors = counters.rx_length_errors;
     stats.rx_dropped = counters.rx_dropped;
     stats.rx_missed_errors = counters.rx_missed_errors;
+    stats.multicast = counters.multicast;
     stats.tx_dropped = counters.tx_dropped;
 }
 
@@ -635,7 +707,9 @@ unsafe extern "C" fn get_stats64<T: Driver>(
 unsafe extern "C" fn set_rx_mode<T: Driver>(dev: *mut bindings::net_device) {
     // SAFETY: The device is registered, so its data is initialised and alive.
     let (data, device) = unsafe { (data::<T>(dev), Device::from_raw(dev)) };
-    data.set_rx_mode(device);
+    // INVARIANT: The stack calls `ndo_set_rx_mode` with the address lists locked.
+    let multicast = MulticastList { dev: device };
+    data.set_rx_mode(device, &multicast);
 }
 
 /// The NAPI poll function.
