@@ -7,7 +7,7 @@
 set -eu
 
 packages="linux-source-6.12 qemu-system-x86 alsa-utils libasound2-dev gcc clang lld llvm libclang-dev flex bison bc
-	  libelf-dev libssl-dev cpio kmod busybox-static make python3 xz-utils sox gnuplot-nox"
+	  libelf-dev libssl-dev cpio kmod busybox-static make python3 xz-utils sox gnuplot-nox ethtool"
 bindgen_version=0.69.5
 
 missing=

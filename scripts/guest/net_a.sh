@@ -76,9 +76,57 @@ address=$(cat /sys/class/net/$IF/address)
 result $? mac_from_eeprom "address $address, QEMU gave $MAC_A"
 wait_peer $NET_B 120
 result $? peer_reachable "B does not answer"
-ip link set $IF mtu 3000 2> /dev/null
+ip link set $IF mtu 9001 2> /dev/null
 [ $? -ne 0 ] && [ "$(cat /sys/class/net/$IF/mtu)" = 1500 ]
-result $? mtu_above_buffer_refused "MTU 3000 accepted"
+result $? mtu_above_9000_refused "MTU 9001 accepted"
+
+# ethtool: the driver and its device, the link, the driver's counters, and offloads switched
+# off and on with traffic: TCP connection attempts to B's closed port 9, which B refuses.
+tx_offloaded() {
+	ethtool -S $IF | awk '$1 == "tx_checksum_offload:" { print $2 }'
+}
+connection_attempts() {
+	for i in $(seq "$1"); do
+		nc -w 1 $NET_B 9 < /dev/null > /dev/null 2>&1
+	done
+}
+# irqsync-expect: ethtool_driver_info ethtool_link_settings ethtool_statistics
+# irqsync-expect: checksum_offload_off_takes_effect checksum_offload_on_takes_effect
+# irqsync-expect: scatter_gather_switched_off_and_on
+if command -v ethtool > /dev/null; then
+	info=$(ethtool -i $IF)
+	echo "$info" | grep -qx "driver: $DRIVER" &&
+		echo "$info" | grep -qx "bus-info: $(basename "$(readlink /sys/class/net/$IF/device)")"
+	result $? ethtool_driver_info "$(echo "$info" | head -4 | tr '\n' ' ')"
+	link=$(ethtool $IF)
+	echo "$link" | grep -q "Speed: 1000Mb/s" && echo "$link" | grep -q "Duplex: Full" &&
+		echo "$link" | grep -q "Link detected: yes"
+	result $? ethtool_link_settings "$(echo "$link" | grep -E "Speed|Duplex|Link det" | tr '\n' ' ')"
+	statistics=$(ethtool -S $IF)
+	note "ethtool -S: $(echo "$statistics" | tr -s ' \n' ' ')"
+	echo "$statistics" | grep -q "^ *tx_checksum_offload: [0-9]" &&
+		echo "$statistics" | grep -q "^ *tx_queue_stops: [0-9]"
+	result $? ethtool_statistics "$(echo "$statistics" | tr -s ' \n' ' ')"
+	ethtool -K $IF tx off && ethtool -k $IF | grep -qx "tx-checksumming: off"
+	off=$?
+	before=$(tx_offloaded)
+	connection_attempts 10
+	after=$(tx_offloaded)
+	[ $off -eq 0 ] && [ "$after" = "$before" ]
+	result $? checksum_offload_off_takes_effect "switched: $off, offloaded $before then $after"
+	ethtool -K $IF tx on && ethtool -k $IF | grep -qx "tx-checksumming: on"
+	on=$?
+	before=$(tx_offloaded)
+	connection_attempts 10
+	after=$(tx_offloaded)
+	[ $on -eq 0 ] && [ $((after - before)) -ge 10 ]
+	result $? checksum_offload_on_takes_effect "switched: $on, offloaded $before then $after"
+	ethtool -K $IF sg off && ethtool -k $IF | grep -qx "scatter-gather: off" &&
+		ping_all $NET_B 10 && ethtool -K $IF sg on && ethtool -k $IF | grep -qx "scatter-gather: on"
+	result $? scatter_gather_switched_off_and_on "$(ethtool -k $IF | grep -E "^(scatter|tcp-seg)")"
+else
+	result 1 ethtool_driver_info "no ethtool in the initramfs"
+fi
 
 # 1000 pings each way, at once.
 barrier_a > /dev/null
@@ -139,6 +187,58 @@ set -- $b
 echo "$out" | grep -q "5 packets transmitted, 0 packets received" && [ "$2" = 5 ]
 result $? oversize_frame_dropped_and_counted \
 	"$(echo "$out" | grep transmitted), B counted $2 length errors"
+
+# Multicast through the chip's hash filter: B's driver receives frames to a group B joined,
+# none to a group it did not, and every group's once B takes all multicast. B counts the
+# multicast frames its driver received (the interface's multicast counter) in each phase.
+multicast_send() {
+	ping -c 20 -i 0.05 -W 1 -q "$1" > /dev/null 2>&1
+}
+ip route add 224.0.0.0/4 dev $IF
+barrier_a > /dev/null
+multicast_send 224.1.2.3
+b=$(barrier_a)
+joined=${b#* }
+barrier_a > /dev/null
+multicast_send 224.4.5.6
+b=$(barrier_a)
+other=${b#* }
+barrier_a > /dev/null
+multicast_send 224.4.5.6
+b=$(barrier_a)
+all=${b#* }
+note "multicast frames B received: $joined of 20 to its group, $other of 20 to another," \
+	"$all of 20 to another with allmulticast on"
+[ "$joined" = 20 ]
+result $? multicast_group_joined_received "B received $joined of 20 frames to its group"
+[ "$other" = 0 ]
+result $? multicast_group_not_joined_filtered "B received $other of 20 frames to another group"
+[ "$all" = 20 ]
+result $? allmulticast_receives_every_group "B received $all of 20 with allmulticast on"
+
+# Jumbo frames: both ends take an MTU of 9000, and 4 MiB go from A to B in frames of up to
+# 9014 bytes, which B's driver receives in pieces over several descriptors.
+dd if=/dev/urandom of=/tmp/out bs=1M count=4 2> /dev/null
+sent=$(md5sum < /tmp/out)
+ip link set $IF mtu 9000
+jumbo=$?
+neigh_again $NET_B $MAC_B
+barrier_a > /dev/null
+for i in $(seq 100); do
+	nc $NET_B 5003 < /tmp/out > /dev/null 2>&1 && break
+	usleep 200000
+done
+b=$(barrier_a)
+set -- $b
+# $2: the MD5 B received; $3 and $5: the frames and bytes B received meanwhile.
+ip link set $IF mtu 1500
+neigh_again $NET_B $MAC_B
+[ $jumbo -eq 0 ] && [ "$2" = "${sent%% *}" ]
+result $? jumbo_mtu_9000_transfer "MTU set: $jumbo, B received md5 $2, A sent ${sent%% *}"
+note "MTU 9000: B received $3 frames, $5 bytes"
+[ "${3:-0}" -gt 0 ] && [ $((${5:-0} / ${3:-1})) -gt 4000 ]
+result $? jumbo_frames_on_the_wire "B received $3 frames of $5 bytes in all"
+rm -f /tmp/out
 
 # The link goes down and up (QEMU's set_link, asked of the host).
 [ "$NIC" = e1000e ] && vectors_before=$(vector_counts)

@@ -36,6 +36,35 @@ errors=$(stat rx_length_errors)
 barrier_b oversize
 barrier_b oversize-done 'echo $(($(stat rx_length_errors) - errors))'
 
+# Multicast: B joins group 224.1.2.3 (01:00:5e:01:02:03) only; A sends to it, then to
+# 224.4.5.6, then to 224.4.5.6 again once B takes all multicast. Before each phase B notes its
+# multicast counter, and after it reports what it received.
+mcjoin 224.1.2.3 $NET_B 600 > /tmp/mcjoin.out 2>&1 &
+joiner=$!
+for i in $(seq 50); do
+	grep -q joined /tmp/mcjoin.out && break
+	usleep 100000
+done
+for phase in joined other all; do
+	[ $phase = all ] && ifconfig $IF allmulti
+	m=$(stat multicast)
+	barrier_b multicast-$phase
+	barrier_b multicast-$phase-done 'echo $(($(stat multicast) - m))'
+done
+ifconfig $IF -allmulti
+kill $joiner
+
+# Jumbo frames: B takes an MTU of 9000 and receives 4 MiB from A.
+ip link set $IF mtu 9000
+neigh_again $NET_A $MAC_A
+before=$(counters)
+barrier_b jumbo
+receive 5003 > /tmp/in
+barrier_b jumbo-done 'echo $(md5sum < /tmp/in | cut -d" " -f1) $(counters_delta "$before" "$(counters)")'
+ip link set $IF mtu 1500
+neigh_again $NET_A $MAC_A
+rm -f /tmp/in
+
 # A's link goes down and up meanwhile; then A takes its interface down and up.
 barrier_b updown
 ping -A -w 15 $NET_A > /dev/null 2>&1

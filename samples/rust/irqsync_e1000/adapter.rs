@@ -4,6 +4,7 @@
 //! net device.
 
 use super::{
+    filters,
     interrupts::InterruptScheme,
     moderation::Moderation,
     offload::Offload,
@@ -15,9 +16,10 @@ use super::{
 };
 use core::sync::atomic::{fence, Ordering};
 use kernel::{
-    dma,
+    c_str, dma,
     net::{
-        device::{Device, Driver, Statistics, Transmit, ETH_ALEN, ETH_HLEN},
+        device::{Device, Driver, MulticastList, Statistics, Transmit, ETH_ALEN, ETH_HLEN},
+        ethtool::LinkSettings,
         napi::NapiPoll,
         skb::SkBuff,
     },
@@ -36,7 +38,7 @@ pub(crate) struct Adapter<I: InterruptScheme> {
     registers: Arc<Registers>,
     interrupts: I,
     rx: RxRing,
-    /// The receive control register, whose filters `set_rx_mode` changes.
+    /// The receive control register: enabled by `open`, filters set by `set_rx_mode`.
     #[pin]
     rx_control: SpinLockIrq<u32>,
     tx: TxRing,
@@ -100,6 +102,7 @@ impl<I: InterruptScheme> Adapter<I> {
     /// Stops the transmit queue when the ring is full, unless the poll has made room since.
     fn stop_queue(&self, dev: &Device) {
         dev.stop_queue();
+        self.tx.queue_stops.fetch_add(1, Ordering::Relaxed);
         // Pairs with the fence in `clean_tx`: if the poll made room before it could see the
         // stopped queue, wake it here.
         fence(Ordering::SeqCst);
@@ -116,7 +119,7 @@ impl<I: InterruptScheme> Adapter<I> {
         while work < poll.budget() {
             match self.rx.take(poll, max_frame) {
                 Received::Frame(skb) => poll.receive(skb),
-                Received::Dropped => {}
+                Received::Piece | Received::Dropped => {}
                 Received::Nothing => break,
             }
             work += 1;
@@ -157,21 +160,6 @@ impl<I: InterruptScheme> PinnedDrop for Adapter<I> {
     }
 }
 
-/// The receive control register for the filters `dev` asks for.
-fn rx_control_for(dev: &Device, enabled: bool) -> u32 {
-    let mut control = regs::RCTL_BAM | regs::RCTL_SECRC | regs::RCTL_LPE;
-    if enabled {
-        control |= regs::RCTL_EN;
-    }
-    if dev.is_promiscuous() {
-        control |= regs::RCTL_UPE | regs::RCTL_MPE;
-    } else {
-        // No multicast filter table: take every multicast frame and let the stack filter.
-        control |= regs::RCTL_MPE;
-    }
-    control
-}
-
 #[vtable]
 impl<I: InterruptScheme> Driver for Adapter<I> {
     fn open(&self, dev: &Device) -> Result {
@@ -194,10 +182,11 @@ impl<I: InterruptScheme> Driver for Adapter<I> {
             regs::TCTL_EN | regs::TCTL_PSP | regs::TCTL_CT | regs::TCTL_COLD,
             regs::TCTL,
         );
-        let control = rx_control_for(dev, true);
+        // The filters are those of the last `set_rx_mode`, which the stack calls again once
+        // the device is open.
         self.rx_control.with_lock(|rx_control| {
-            *rx_control = control;
-            registers.write32(control, regs::RCTL);
+            *rx_control |= filters::RCTL_BASE | regs::RCTL_EN;
+            registers.write32(*rx_control, regs::RCTL);
         });
         self.update_link(dev);
 
@@ -275,6 +264,7 @@ impl<I: InterruptScheme> Driver for Adapter<I> {
             rx_errors: rx.errors.load(Ordering::Relaxed),
             rx_length_errors: rx.length_errors.load(Ordering::Relaxed),
             rx_dropped: rx.dropped.load(Ordering::Relaxed),
+            multicast: rx.multicast.load(Ordering::Relaxed),
             rx_missed_errors: rx
                 .missed
                 .fetch_add(missed, Ordering::Relaxed)
@@ -285,11 +275,46 @@ impl<I: InterruptScheme> Driver for Adapter<I> {
         }
     }
 
-    fn set_rx_mode(&self, dev: &Device) {
+    fn link_settings(&self, _dev: &Device) -> LinkSettings {
+        // Both chips are gigabit copper; QEMU reports full duplex at 1000 Mb/s.
+        LinkSettings {
+            speed_mbps: 1000,
+            full_duplex: true,
+        }
+    }
+
+    const ETHTOOL_STATISTICS: &'static [&'static CStr] = &[
+        c_str!("tx_checksum_offload"),
+        c_str!("tx_tso_frames"),
+        c_str!("tx_queue_stops"),
+        c_str!("tx_dropped"),
+        c_str!("rx_length_errors"),
+    ];
+
+    fn ethtool_statistics(&self, _dev: &Device, values: &mut [u64]) {
+        let tx = &self.tx;
+        let counters = [
+            tx.checksummed.load(Ordering::Relaxed),
+            tx.segmented.load(Ordering::Relaxed),
+            tx.queue_stops.load(Ordering::Relaxed),
+            tx.dropped.load(Ordering::Relaxed),
+            self.rx.length_errors.load(Ordering::Relaxed),
+        ];
+        for (value, counter) in values.iter_mut().zip(counters) {
+            *value = counter;
+        }
+    }
+
+    fn set_rx_mode(&self, dev: &Device, multicast: &MulticastList<'_>) {
         let registers = &self.registers;
+        let (filters, table) = filters::for_device(dev, multicast);
         self.rx_control.with_lock(|rx_control| {
-            let enabled = *rx_control & regs::RCTL_EN != 0;
-            *rx_control = rx_control_for(dev, enabled);
+            // The table first: frames the new filters take are in it when they apply.
+            if let Some(table) = &table {
+                // The registers are constants within the BAR: writing cannot fail.
+                let _ = table.write(registers);
+            }
+            *rx_control = filters | *rx_control & regs::RCTL_EN;
             registers.write32(*rx_control, regs::RCTL);
         });
     }

@@ -82,6 +82,12 @@ impl Offload {
         })
     }
 
+    /// Whether the device cuts the frame into segments, rather than only inserting its
+    /// checksum.
+    pub(crate) fn cuts(&self) -> bool {
+        self.header_len != 0
+    }
+
     /// The offload `skb` needs, if any, its headers made ready for it. A frame to checksum
     /// whose offsets the context cannot hold is checksummed here. An error means the frame
     /// cannot be sent.

@@ -10,6 +10,9 @@ use kernel::{dma::CoherentAllocation, pci, prelude::*};
 pub(crate) const RING_SIZE: usize = 256;
 /// Bytes per frame buffer: `RCTL.BSIZE` = 0.
 pub(crate) const BUFFER_SIZE: usize = 2048;
+/// The largest MTU: jumbo frames of up to 9014 bytes, received in pieces over several
+/// descriptors and sent from several buffers.
+pub(crate) const MAX_MTU: u32 = 9000;
 /// The shortest frame on the wire, without its check sequence: shorter ones are padded.
 pub(crate) const MIN_FRAME: usize = 60;
 /// The most buffers a frame to send takes: the stack's largest frame to segment is 64 KiB.

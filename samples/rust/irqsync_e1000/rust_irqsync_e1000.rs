@@ -31,6 +31,7 @@
 mod adapter;
 mod descriptor;
 mod eeprom;
+mod filters;
 mod interrupts;
 mod moderation;
 mod offload;
@@ -44,12 +45,11 @@ use adapter::Adapter;
 use interrupts::{InterruptScheme, SingleLine};
 use kernel::{
     c_str, dev_info, dma,
-    net::device::{Builder, Features, Registration, ETH_HLEN},
+    net::device::{Builder, Features, Registration},
     pci,
     prelude::*,
     sync::Arc,
 };
-use ring::BUFFER_SIZE;
 
 kernel::module_pci_driver! {
     type: E1000Driver,
@@ -95,7 +95,7 @@ impl pci::Driver for E1000Driver {
         // The 82540EM has only the legacy line, which it may share.
         let vectors = device.alloc_irq_vectors(1, 1, pci::IrqTypes::INTX)?;
         let mut builder = Builder::<Adapter<SingleLine>>::new(pdev.as_ref())?;
-        builder.set_mtu_range(68, (BUFFER_SIZE - ETH_HLEN) as u32);
+        builder.set_mtu_range(68, ring::MAX_MTU);
         // Frames in pieces are copied whole; checksums are inserted, and TCP frames cut into
         // segments, by the device.
         builder.set_features(Features::SG | Features::HW_CSUM | Features::TSO);

@@ -18,6 +18,7 @@
 mod adapter;
 mod descriptor;
 mod eeprom;
+mod filters;
 mod interrupts;
 mod moderation;
 mod msix;
@@ -33,7 +34,7 @@ use interrupts::{InterruptScheme, SingleLine};
 use kernel::{
     c_str, dev_info, dma,
     net::{
-        device::{Builder, Features, Registration, ETH_HLEN},
+        device::{Builder, Features, Registration},
         napi::Napi,
     },
     pci,
@@ -42,7 +43,6 @@ use kernel::{
 };
 use msix::{MsixVectors, Synchronization};
 use regs::Registers;
-use ring::BUFFER_SIZE;
 
 kernel::module_pci_driver! {
     type: E1000eDriver,
@@ -197,7 +197,7 @@ impl pci::Driver for E1000eDriver {
         adapter::initialise(&registers, &address)?;
 
         let mut builder = Builder::<Adapter<Interrupts>>::new(pdev.as_ref())?;
-        builder.set_mtu_range(68, (BUFFER_SIZE - ETH_HLEN) as u32);
+        builder.set_mtu_range(68, ring::MAX_MTU);
         // Checksums are inserted by the device; TCP frames are cut into segments by the stack.
         // QEMU 7.2's 82574L cuts a TSO frame into IPv4 fragments rather than TCP segments
         // (`net_tx_pkt_do_sw_fragmentation()`), which is not what the chip puts on the wire.

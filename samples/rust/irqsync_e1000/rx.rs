@@ -11,7 +11,11 @@ use super::{
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use kernel::{
     dma,
-    net::{napi::NapiPoll, skb::SkBuff},
+    net::{
+        device::ETH_ALEN,
+        napi::NapiPoll,
+        skb::{SkBuff, SkBuffSlot},
+    },
     pci,
     prelude::*,
 };
@@ -24,8 +28,10 @@ pub(crate) struct RxRing {
     ring: DescriptorRing,
     /// The next descriptor the device fills.
     pub(crate) next: AtomicUsize,
-    /// Whether the frame being received spans descriptors: longer than a buffer. Its pieces
-    /// are dropped up to the last.
+    /// The pieces so far of a frame that spans descriptors, longer than a buffer.
+    gathering: SkBuffSlot,
+    /// Whether the rest of a frame that spans descriptors is dropped: it was counted as dropped
+    /// already.
     discarding: AtomicBool,
     pub(crate) packets: AtomicU64,
     pub(crate) bytes: AtomicU64,
@@ -33,6 +39,8 @@ pub(crate) struct RxRing {
     pub(crate) length_errors: AtomicU64,
     pub(crate) dropped: AtomicU64,
     pub(crate) missed: AtomicU64,
+    /// Good frames received that were sent to a multicast group.
+    pub(crate) multicast: AtomicU64,
 }
 
 impl RxRing {
@@ -40,6 +48,7 @@ impl RxRing {
         Ok(Self {
             ring: DescriptorRing::new(pdev)?,
             next: AtomicUsize::new(0),
+            gathering: SkBuffSlot::new(),
             discarding: AtomicBool::new(false),
             packets: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
@@ -47,6 +56,7 @@ impl RxRing {
             length_errors: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             missed: AtomicU64::new(0),
+            multicast: AtomicU64::new(0),
         })
     }
 
@@ -65,6 +75,7 @@ impl RxRing {
             self.ring.write(index, 0)?;
         }
         self.next.store(0, Ordering::Relaxed);
+        drop(self.gathering.take());
         self.discarding.store(false, Ordering::Relaxed);
         self.ring.program(registers, regs::RDBAL)?;
         registers.write32(0, regs::RDH);
@@ -87,62 +98,105 @@ impl RxRing {
         // buffer must not be read before the done bit was seen: `dma_rmb()` in
         // `e1000_clean_rx_irq()`.
         dma::dma_rmb();
-        let frame = self.take_frame(poll, index, word, max_frame);
+        let received = self.take_frame(poll, index, word, max_frame);
         if self.ring.write(index, 0).is_err() {
             return Received::Nothing;
         }
         self.next.store(next(index), Ordering::Relaxed);
-        match frame {
-            Some(skb) => Received::Frame(skb),
-            None => Received::Dropped,
-        }
+        received
     }
 
-    /// Copies out the frame of descriptor `index`, whose status word is `word`, if it is good;
-    /// counts it either way.
+    /// Takes the piece of a frame in descriptor `index`, whose status word is `word`: a whole
+    /// frame, or a piece of one longer than a buffer (jumbo frames), which is gathered with the
+    /// pieces before it until the last. A frame that is bad, longer than `max_frame` or that
+    /// finds no memory is dropped, and counted once, with the rest of its pieces.
     fn take_frame(
         &self,
         poll: &NapiPoll<'_>,
         index: usize,
         word: u64,
         max_frame: usize,
-    ) -> Option<SkBuff> {
+    ) -> Received {
         let length = (word & descriptor::LENGTH_MASK) as usize;
         let errors = (word >> descriptor::RX_ERRORS_SHIFT) as u8;
-        if word & descriptor::RX_STATUS_EOP == 0 {
-            // A piece of a frame longer than a buffer: drop it, and the rest.
-            self.discarding.store(true, Ordering::Relaxed);
-            return None;
+        let last = word & descriptor::RX_STATUS_EOP != 0;
+        if self.discarding.load(Ordering::Relaxed) {
+            // The rest of a frame dropped and counted already.
+            if last {
+                self.discarding.store(false, Ordering::Relaxed);
+            }
+            return Received::Dropped;
         }
-        if self.discarding.swap(false, Ordering::Relaxed) || length > max_frame {
+        let gathered = self.gathering.take();
+        let total = gathered
+            .as_ref()
+            .map_or(0, SkBuff::len)
+            .saturating_add(length);
+        let dropped = if total > max_frame {
             self.length_errors.fetch_add(1, Ordering::Relaxed);
-            self.errors.fetch_add(1, Ordering::Relaxed);
-            return None;
-        }
-        if errors != 0 {
-            self.errors.fetch_add(1, Ordering::Relaxed);
-            return None;
-        }
-        match self.copy_frame(poll, index, length) {
-            Ok(skb) => {
-                self.packets.fetch_add(1, Ordering::Relaxed);
-                self.bytes.fetch_add(length as u64, Ordering::Relaxed);
-                Some(skb)
+            Some(&self.errors)
+        } else if last && errors != 0 {
+            Some(&self.errors)
+        } else {
+            None
+        };
+        let skb = match dropped {
+            Some(counter) => Err(counter),
+            None => {
+                let capacity = if last { length } else { max_frame };
+                self.append(poll, gathered, index, length, capacity)
+                    .map_err(|_| &self.dropped)
             }
-            Err(_) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-                None
+        };
+        let skb = match skb {
+            Ok(skb) => skb,
+            Err(counter) => {
+                counter.fetch_add(1, Ordering::Relaxed);
+                self.discarding.store(!last, Ordering::Relaxed);
+                return Received::Dropped;
             }
+        };
+        if !last {
+            // The slot is empty: taken above.
+            drop(self.gathering.replace(Some(skb)));
+            return Received::Piece;
         }
+        self.packets.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(total as u64, Ordering::Relaxed);
+        if is_multicast(skb.data()) {
+            self.multicast.fetch_add(1, Ordering::Relaxed);
+        }
+        Received::Frame(skb)
     }
 
-    fn copy_frame(&self, poll: &NapiPoll<'_>, index: usize, length: usize) -> Result<SkBuff> {
-        let mut skb = poll.alloc_skb(length)?;
-        let frame = skb.put_zeroed(length)?;
+    /// Copies the `length` bytes of descriptor `index` after the pieces `gathered`, or into a
+    /// new buffer of `capacity` bytes if there are none.
+    fn append(
+        &self,
+        poll: &NapiPoll<'_>,
+        gathered: Option<SkBuff>,
+        index: usize,
+        length: usize,
+        capacity: usize,
+    ) -> Result<SkBuff> {
+        let mut skb = match gathered {
+            Some(skb) => skb,
+            None => poll.alloc_skb(capacity)?,
+        };
+        let piece = skb.put_zeroed(length)?;
         self.ring
             .buffers
-            .read_into(DescriptorRing::buffer_offset(index), frame)?;
+            .read_into(DescriptorRing::buffer_offset(index), piece)?;
         Ok(skb)
+    }
+}
+
+/// Whether `frame` was sent to a multicast group: the group bit of its destination set, and
+/// not a broadcast.
+fn is_multicast(frame: &[u8]) -> bool {
+    match frame.get(..ETH_ALEN) {
+        Some(destination) => destination[0] & 1 != 0 && destination != [0xff; ETH_ALEN],
+        None => false,
     }
 }
 
@@ -152,6 +206,8 @@ pub(crate) enum Received {
     Nothing,
     /// A good frame, for the stack.
     Frame(SkBuff),
+    /// A piece of a frame longer than a buffer, kept until its last piece.
+    Piece,
     /// A frame dropped and counted: in error, too long, or no memory for it.
     Dropped,
 }

@@ -84,6 +84,12 @@ pub(crate) struct TxRing {
     pub(crate) sent_packets: AtomicU64,
     pub(crate) sent_bytes: AtomicU64,
     pub(crate) dropped: AtomicU64,
+    /// Frames queued whose checksum the device inserts.
+    pub(crate) checksummed: AtomicU64,
+    /// Frames queued that the device cuts into TCP segments.
+    pub(crate) segmented: AtomicU64,
+    /// How often the ring filled and the queue stopped.
+    pub(crate) queue_stops: AtomicU64,
 }
 
 impl TxRing {
@@ -100,6 +106,9 @@ impl TxRing {
             sent_packets: AtomicU64::new(0),
             sent_bytes: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            checksummed: AtomicU64::new(0),
+            segmented: AtomicU64::new(0),
+            queue_stops: AtomicU64::new(0),
         })
     }
 
@@ -140,6 +149,11 @@ impl TxRing {
             Err(e) => return Err((e, skb)),
         };
         let (segments, header_len) = offload.map_or((1, 0), |o| (o.segments, o.header_len));
+        match offload {
+            Some(o) if o.cuts() => self.segmented.fetch_add(1, Ordering::Relaxed),
+            Some(_) => self.checksummed.fetch_add(1, Ordering::Relaxed),
+            None => 0,
+        };
         let wire = Traffic::on_wire(skb.len(), segments, header_len);
         if let Some(frame) = self.frames.get(last) {
             frame.keep(skb, wire);
