@@ -6,8 +6,8 @@
 # pair in one boot:
 #  - in instruction-counting boots (boot.sh --icount: one vCPU whose clock advances 1 ns per
 #    guest instruction, so the figures repeat exactly): the InterruptSync micro benchmarks, the
-#    edu interrupt round trip, and the e1000 sample against the kernel's C e1000 driver, with
-#    two NICs on a QEMU hub in one guest;
+#    edu interrupt round trip, and the e1000 family samples against the kernel's C e1000 and
+#    e1000e drivers, with two NICs on a QEMU hub in one guest;
 #  - in real-time boots, for what only real time shows: the ES1370's period rate and jitter,
 #    and e1000 throughput between two guests.
 # Prints one table (also in build/bench.txt) and plots its counted rows, Rust / C against the
@@ -26,14 +26,18 @@ step() {
 	echo "  BENCH   $*"
 }
 
-# The C e1000 driver is built for the benchmark only, as an external module, and is only in
-# the benchmark's initramfs.
-"$repo/scripts/build-e1000-baseline.sh" "$build/linux" "$kbench" "$build/e1000-baseline" \
-	> "$logs/e1000-baseline-build.log" 2>&1 ||
-	{ echo "bench: the C e1000 baseline did not build, see $logs/e1000-baseline-build.log" >&2; exit 1; }
+# The C e1000 and e1000e drivers are built for the benchmark only, as external modules, and
+# are only in the benchmark's initramfs.
+for driver in e1000 e1000e; do
+	"$repo/scripts/build-e1000-baseline.sh" "$build/linux" "$kbench" "$build/$driver-baseline" \
+		"$driver" > "$logs/$driver-baseline-build.log" 2>&1 ||
+		{ echo "bench: the C $driver baseline did not build, see $logs/$driver-baseline-build.log" >&2
+		  exit 1; }
+done
 mkdir -p "$build/sounds"
 python3 "$repo/scripts/audio.py" generate "$build/sounds"
-"$repo/scripts/mkinitramfs.sh" "$kbench" "$IRQSYNC_INITRD" "$build/e1000-baseline/e1000.ko"
+"$repo/scripts/mkinitramfs.sh" "$kbench" "$IRQSYNC_INITRD" "$build/e1000-baseline/e1000.ko" \
+	"$build/e1000e-baseline/e1000e.ko"
 
 step "counted: InterruptSync and edu round trips, C and Rust ($logs/bench.log)"
 "$repo/scripts/boot.sh" --mode bench --log "$logs/bench.log" --timeout 900 --quiet --icount -- \
@@ -43,6 +47,11 @@ step "counted: two e1000s on a hub, C e1000 and Rust sample ($logs/bench_net.log
 	--icount -- \
 	-netdev hubport,id=wire_a,hubid=0 -device e1000,netdev=wire_a,mac=52:54:00:00:00:0a \
 	-netdev hubport,id=wire_b,hubid=0 -device e1000,netdev=wire_b,mac=52:54:00:00:00:0b
+step "counted: two 82574Ls on a hub, C e1000e and Rust sample on MSI-X ($logs/bench_net_e1000e.log)"
+"$repo/scripts/boot.sh" --mode bench_net --log "$logs/bench_net_e1000e.log" --timeout 900 \
+	--quiet --icount --append irqsync.nic=e1000e -- \
+	-netdev hubport,id=wire_a,hubid=0 -device e1000e,netdev=wire_a,mac=52:54:00:00:00:0a \
+	-netdev hubport,id=wire_b,hubid=0 -device e1000e,netdev=wire_b,mac=52:54:00:00:00:0b
 step "real time: ES1370 period interrupts ($logs/bench_audio.log)"
 "$repo/scripts/boot.sh" --mode bench_audio --log "$logs/bench_audio.log" --timeout 600 --quiet -- \
 	-smp 1 -audiodev "wav,id=snd0,path=$logs/bench-audio.wav" -device ES1370,audiodev=snd0
@@ -52,11 +61,11 @@ step "real time: two guests, e1000 throughput ($logs/net_bench-a.log)"
 	{ echo "bench: a network guest failed, see $logs/net_bench-a.log" >&2; exit 1; }
 
 if grep -h 'irqsync-bench: .* expected' "$logs/bench.log" "$logs/bench_net.log" \
-	"$logs/bench_audio.log" "$logs/net_bench-a.log" >&2; then
+	"$logs/bench_net_e1000e.log" "$logs/bench_audio.log" "$logs/net_bench-a.log" >&2; then
 	exit 1
 fi
 python3 "$repo/scripts/bench_report.py" --data "$build/bench.dat" "$logs/bench.log" \
-	"$logs/bench_net.log" --real-time "$logs/bench_audio.log" "$logs/net_bench-a.log" |
+	"$logs/bench_net.log" "$logs/bench_net_e1000e.log" --real-time "$logs/bench_audio.log" "$logs/net_bench-a.log" |
 	tee "$build/bench.txt"
 gnuplot -c "$repo/scripts/bench-plot.gp" "$build/bench.dat" "$build/bench.png"
 echo "  Rust / C per counted operation, against its target: $build/bench.png"

@@ -32,6 +32,8 @@ COUNTED = [
     ('edu_round_trip', 'edu: raise, routine, ack, seen by the writer (MSI)', 1.02),
     ('e1000_pktgen_frame', 'e1000: pktgen 64-byte frame sent', 1.02),
     ('e1000_tcp_mib', 'e1000: TCP MiB, both ends in one guest', 1.02),
+    ('e1000e_pktgen_frame', 'e1000e: pktgen 64-byte frame sent, MSI-X', 1.02),
+    ('e1000e_tcp_mib', 'e1000e: TCP MiB, both ends in one guest, no TSO', 1.02),
 ]
 
 # Per-routine cost: the slope between the chains of 1 and 16 routines.
