@@ -53,22 +53,7 @@ project_rust_files() {
 # Prints the warnings and errors of a rustc/Clippy/rustdoc log whose primary location is one
 # of the project's files.
 project_diagnostics() {
-	python3 - "$1" $(project_rust_files) <<'PY'
-import re, sys
-log = open(sys.argv[1], errors='replace').read().splitlines()
-files = sys.argv[2:]
-for i, line in enumerate(log):
-    if not re.match(r'^(warning|error)(\[[A-Za-z0-9_]+\])?: ', line):
-        continue
-    if re.match(r'^(warning|error): (\d+ warnings?|aborting)', line):
-        continue
-    for follow in log[i + 1:i + 4]:
-        m = re.match(r'^\s*--> (\S+?):(\d+):\d+', follow)
-        if m:
-            if any(m.group(1) == f or m.group(1).endswith('/' + f) for f in files):
-                print(f'{m.group(1)}:{m.group(2)}: {line}')
-            break
-PY
+	python3 "$repo/scripts/rust_diagnostics.py" "$1" $(project_rust_files)
 }
 
 # Runs a command of the Rust toolchain; NAME passes if it succeeds with no warning or error
@@ -138,40 +123,10 @@ static_checks() {
 	done
 }
 
-# Counts the KUnit results of a console log: every case of every suite, and each suite that
-# failed without a failed case (init errors, crashes) as a failure of its own.
+# Counts the KUnit results of a console log, as the kernel's kunit.py reads them: every case
+# of every suite, a crashed case or suite as a failure.
 kunit_results() {
-	python3 - "$1" <<'PY'
-import re, sys
-suite = None
-cases = {}
-finished = set()
-started = []
-for raw in open(sys.argv[1], errors='replace'):
-    line = re.sub(r'^\[\s*\d+\.\d+\]\s?', '', raw.rstrip('\r\n'))
-    m = re.match(r'^    # Subtest: (\S+)', line)
-    if m:
-        suite = m.group(1)
-        started.append(suite)
-        cases[suite] = []
-        continue
-    m = re.match(r'^    (ok|not ok) \d+ (\S+)(.*)$', line)
-    if m and suite:
-        status = 'PASS' if m.group(1) == 'ok' else 'FAIL'
-        if re.search(r'#\s*SKIP', m.group(3)):
-            status = 'SKIP'
-        cases[suite].append((status, m.group(2)))
-        print(f'{status} kunit:{suite}.{m.group(2)}')
-        continue
-    m = re.match(r'^(ok|not ok) \d+ (\S+)', line)
-    if m and m.group(2) in cases:
-        finished.add(m.group(2))
-        if m.group(1) == 'not ok' and not any(s == 'FAIL' for s, _ in cases[m.group(2)]):
-            print(f'FAIL kunit:{m.group(2)} suite failed')
-for s in started:
-    if s not in finished:
-        print(f'FAIL kunit:{s} suite did not finish')
-PY
+	python3 "$repo/scripts/kunit_results.py" "$ksrc" "$1"
 }
 
 # Builds the out-of-tree module and the initramfs for the kernel in KOBJ, boots it in check
