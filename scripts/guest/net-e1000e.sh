@@ -61,7 +61,8 @@ msix_tests() {
 }
 
 # Loads the driver again with interrupt_type=1 (MSI), then 2 (the legacy line): one line, of
-# the right chip, carries the traffic. Then loads it as the command line says, with MSI-X.
+# the right chip, carries the traffic; interrupt_type=7 is refused. Then loads it as the
+# command line says, with MSI-X.
 # irqsync-expect: fallback_to_msi fallback_to_legacy_line
 fallback_tests() {
 	local type name chip counts
@@ -81,6 +82,11 @@ fallback_tests() {
 			line_chips | grep -q "^$chip"
 		result $? $name "$(line_chips | tr '\n' ' ') $(echo "$counts" | tr '\n' ' ')"
 	done
-	rmmod "$DRIVER" && net_up $NET_A $NET_B $MAC_B && wait_peer $NET_B 20
+	# A type that does not exist: the probe refuses it, and says why.
+	rmmod "$DRIVER" && insmod "/modules/$DRIVER.ko" interrupt_type=7 && sleep 1 &&
+		[ ! -e /sys/class/net/$IF ] && dmesg | grep -q "interrupt_type=7 is none of" &&
+		rmmod "$DRIVER"
+	result $? bad_interrupt_type_refused "$(dmesg | grep interrupt_type= | tail -1)"
+	net_up $NET_A $NET_B $MAC_B && wait_peer $NET_B 20
 	result $? reload_with_msix "the interface did not come up again"
 }

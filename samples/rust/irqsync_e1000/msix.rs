@@ -27,19 +27,30 @@ use kernel::{
     sync::{Arc, LockClassKey},
 };
 
-/// The 82574L's registers for MSI-X, and its causes in `ICR` under MSI-X.
-mod msix_regs {
+/// The 82574L's registers beyond the 82540EM's, and its causes in `ICR` under MSI-X.
+pub(crate) mod regs_82574 {
+    /// Extended device control.
+    pub(crate) const CTRL_EXT: usize = 0x0018;
+    /// Reading `ICR` masks the causes set here, if `CTRL_EXT_IAME`.
+    pub(crate) const IAM: usize = 0x00e0;
     /// Routes the causes to vectors: a field per cause, its vector and a valid bit.
     pub(crate) const IVAR: usize = 0x00e4;
     /// The causes the device clears itself when it sends their message.
     pub(crate) const EIAC: usize = 0x00dc;
     /// Receive filter control.
     pub(crate) const RFCTL: usize = 0x5008;
+    /// Interrupt throttling, per vector, as `ITR`.
+    pub(crate) const EITR: [usize; 3] = [0x00e8, 0x00ec, 0x00f0];
+
+    /// Causes masked as an MSI-X message is sent (`IAM`).
+    pub(crate) const CTRL_EXT_EIAME: u32 = 1 << 24;
+    /// Causes masked as `ICR` is read (`IAM`).
+    pub(crate) const CTRL_EXT_IAME: u32 = 1 << 27;
+    /// Writing `IMS` clears the pending bits of the MSI-X table.
+    pub(crate) const CTRL_EXT_PBA_CLR: u32 = 1 << 31;
     /// No cause for received TCP acknowledgements: under MSI-X it would raise the other vector
     /// for every one.
     pub(crate) const RFCTL_ACK_DIS: u32 = 1 << 12;
-    /// Interrupt throttling, per vector, as `ITR`.
-    pub(crate) const EITR: [usize; 3] = [0x00e8, 0x00ec, 0x00f0];
 
     pub(crate) const IVAR_VALID: u32 = 1 << 3;
     pub(crate) const IVAR_RXQ0_SHIFT: u32 = 0;
@@ -52,6 +63,19 @@ mod msix_regs {
     pub(crate) const ICR_TXQ0: u32 = 1 << 22;
     /// Set with any cause that is neither a queue's receive nor transmit cause.
     pub(crate) const ICR_OTHER: u32 = 1 << 24;
+}
+
+/// Undoes what a driver before this one may have set up, which QEMU's reset keeps: extended
+/// receive descriptors (`RFCTL`), causes masked or cleared by the device (`CTRL_EXT`, `IAM`,
+/// `EIAC`) and causes routed to vectors (`IVAR`). The C `e1000e` sets them all.
+pub(crate) fn initialise(registers: &Registers) {
+    registers.write32(0, regs_82574::RFCTL);
+    registers.write32(0, regs_82574::IAM);
+    registers.write32(0, regs_82574::EIAC);
+    registers.write32(0, regs_82574::IVAR);
+    let control = registers.read32(regs_82574::CTRL_EXT)
+        & !(regs_82574::CTRL_EXT_IAME | regs_82574::CTRL_EXT_EIAME | regs_82574::CTRL_EXT_PBA_CLR);
+    registers.write32(control, regs_82574::CTRL_EXT);
 }
 
 /// Which vector: the message number, as the device and `IVAR` count them.
@@ -77,9 +101,9 @@ impl Vector {
     /// The causes the vector carries, which its routine masks and the poll unmasks.
     fn causes(self) -> u32 {
         match self {
-            Vector::Receive => msix_regs::ICR_RXQ0,
-            Vector::Transmit => msix_regs::ICR_TXQ0,
-            Vector::Other => msix_regs::ICR_OTHER | regs::ICR_LSC,
+            Vector::Receive => regs_82574::ICR_RXQ0,
+            Vector::Transmit => regs_82574::ICR_TXQ0,
+            Vector::Other => regs_82574::ICR_OTHER | regs::ICR_LSC,
         }
     }
 
@@ -200,20 +224,20 @@ impl MsixVectors {
     /// received acknowledgements, as there.
     fn route(registers: &Registers) {
         registers.write32(
-            registers.read32(msix_regs::RFCTL) | msix_regs::RFCTL_ACK_DIS,
-            msix_regs::RFCTL,
+            registers.read32(regs_82574::RFCTL) | regs_82574::RFCTL_ACK_DIS,
+            regs_82574::RFCTL,
         );
-        let entry = |vector: Vector| msix_regs::IVAR_VALID | vector as u32;
+        let entry = |vector: Vector| regs_82574::IVAR_VALID | vector as u32;
         registers.write32(
-            entry(Vector::Receive) << msix_regs::IVAR_RXQ0_SHIFT
-                | entry(Vector::Transmit) << msix_regs::IVAR_TXQ0_SHIFT
-                | entry(Vector::Other) << msix_regs::IVAR_OTHER_SHIFT
-                | msix_regs::IVAR_TX_EVERY_WRITEBACK,
-            msix_regs::IVAR,
+            entry(Vector::Receive) << regs_82574::IVAR_RXQ0_SHIFT
+                | entry(Vector::Transmit) << regs_82574::IVAR_TXQ0_SHIFT
+                | entry(Vector::Other) << regs_82574::IVAR_OTHER_SHIFT
+                | regs_82574::IVAR_TX_EVERY_WRITEBACK,
+            regs_82574::IVAR,
         );
         registers.write32(
             Vector::Receive.causes() | Vector::Transmit.causes(),
-            msix_regs::EIAC,
+            regs_82574::EIAC,
         );
     }
 }
@@ -231,7 +255,7 @@ fn service(vector: Vector, registers: &Registers, napi: &Napi, causes: &mut Caus
                 // Surprise removal: the message was not the device's.
                 return IrqReturn::None;
             }
-            registers.write32(msix_regs::ICR_OTHER, regs::ICR);
+            registers.write32(regs_82574::ICR_OTHER, regs::ICR);
             read & !(Vector::Receive.causes() | Vector::Transmit.causes())
         }
         Vector::Receive | Vector::Transmit => vector.causes(),
@@ -300,7 +324,7 @@ impl InterruptScheme for MsixVectors {
     }
 
     fn throttle_registers(&self) -> &'static [usize] {
-        &msix_regs::EITR
+        &regs_82574::EITR
     }
 
     fn irq(&self) -> u32 {

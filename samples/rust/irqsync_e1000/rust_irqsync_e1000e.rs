@@ -32,7 +32,7 @@ mod tx;
 use adapter::Adapter;
 use interrupts::{InterruptScheme, SingleLine};
 use kernel::{
-    c_str, dev_info, dma,
+    c_str, dev_err, dev_info, dma,
     net::{
         device::{Builder, Features, Registration},
         napi::Napi,
@@ -94,6 +94,14 @@ impl Interrupts {
         napi: &Arc<Napi>,
     ) -> Result<(Self, pci::IrqVectors)> {
         let first = INTERRUPT_TYPE.get();
+        if first > 2 {
+            dev_err!(
+                &**device,
+                "interrupt_type={} is none of 0 (MSI-X), 1 (MSI) and 2 (legacy line)\n",
+                first
+            );
+            return Err(EINVAL);
+        }
         if first == 0 {
             if let Ok(vectors) = device.alloc_irq_vectors(3, 3, pci::IrqTypes::MSIX) {
                 let synchronization = if GROUP_SYNC.get() {
@@ -195,6 +203,7 @@ impl pci::Driver for E1000eDriver {
         )?;
         let address = eeprom::read_mac_address(pdev, &registers, &EEPROM)?;
         adapter::initialise(&registers, &address)?;
+        msix::initialise(&registers);
 
         let mut builder = Builder::<Adapter<Interrupts>>::new(pdev.as_ref())?;
         builder.set_mtu_range(68, ring::MAX_MTU);
