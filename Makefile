@@ -85,23 +85,21 @@ $(KBENCH)/.config: $(BENCH_FRAGMENTS) Kconfig | overlay
 	$(call configure,$(KBENCH),$(KMAKE_BENCH),$(BENCH_FRAGMENTS))
 
 kernel-bench: overlay $(KBENCH)/.config
-	@echo "  BUILD   Linux $$(cat $(BUILD)/linux-version) with irqsync, no debug options (benchmark)"
-	@$(KMAKE_BENCH) > $(BUILD)/kernel-bench-build.log 2>&1 || \
-		{ grep -v 'kallsyms\|KSYM_NAME_LEN' $(BUILD)/kernel-bench-build.log | tail -20; exit 1; }
+	@scripts/build-step.sh "Linux $$(cat $(BUILD)/linux-version) with irqsync, no debug options (benchmark)" \
+		$(BUILD)/logs/kernel-bench-build.log $(KMAKE_BENCH)
 
 $(KVARIANT)/.config: $(VARIANT_FRAGMENTS) Kconfig | overlay
 	@echo "  CONFIG  tinyconfig + $(VARIANT_FRAGMENTS) (variant kernel)"
 	$(call configure,$(KVARIANT),$(KMAKE_VARIANT),$(VARIANT_FRAGMENTS))
 
 kernel-variant: overlay $(KVARIANT)/.config
-	@echo "  BUILD   Linux $$(cat $(BUILD)/linux-version) with irqsync, KASAN, KMEMLEAK, PREEMPT_RT (variant)"
-	@$(KMAKE_VARIANT) > $(BUILD)/kernel-variant-build.log 2>&1 || \
-		{ grep -v 'kallsyms\|KSYM_NAME_LEN' $(BUILD)/kernel-variant-build.log | tail -20; exit 1; }
+	@scripts/build-step.sh "Linux $$(cat $(BUILD)/linux-version) with irqsync, KASAN, KMEMLEAK, PREEMPT_RT (variant)" \
+		$(BUILD)/logs/kernel-variant-build.log $(KMAKE_VARIANT)
 
 # Rust code is always compiled with Clippy; scripts/check.sh reads its warnings.
 kernel: config
-	@echo "  BUILD   Linux $$(cat $(BUILD)/linux-version) with irqsync"
-	@set -o pipefail; $(KMAKE) CLIPPY=1 2>&1 | tee $(BUILD)/kernel-build.log
+	@scripts/build-step.sh "Linux $$(cat $(BUILD)/linux-version) with irqsync" \
+		$(BUILD)/logs/kernel-build.log $(KMAKE) CLIPPY=1
 
 # The out-of-tree module is built from a copy, so that its objects stay out of the repository.
 oot: kernel
