@@ -15,6 +15,12 @@
 //! progress, before [`Driver::stop`]. A driver's `stop` thus runs with no transmit and no
 //! poll left, and its interrupt routine may schedule NAPI at any time.
 //!
+//! A driver that implements [`Driver::tx_timeout`] has its transmit queue watched by the stack:
+//! when the queue stays stopped for longer than the watchdog's timeout, the driver hears of it,
+//! and the abstraction then resets the device in process context under the RTNL, through the
+//! driver's own [`Driver::stop`] and [`Driver::open`], as C drivers' reset tasks do
+//! (`e1000_reset_task()`). The reset work is cancelled before the driver's data is dropped.
+//!
 //! # Examples
 //!
 //! A device that counts what it is given to send and drops it, and never receives:
@@ -89,14 +95,18 @@ use crate::{
     alloc::flags::GFP_KERNEL,
     bindings, build_error, device,
     error::{code::*, from_result, to_result, Error, Result, VTABLE_DEFAULT_ERROR},
-    ffi::c_int,
+    ffi::{c_int, c_uint},
     init::PinInit,
     prelude::*,
     str::CStr,
     sync::Arc,
     types::Opaque,
 };
-use core::{marker::PhantomData, ptr::NonNull};
+use core::{
+    marker::PhantomData,
+    ptr::NonNull,
+    sync::atomic::{AtomicBool, Ordering},
+};
 
 /// The length of an Ethernet address.
 pub const ETH_ALEN: usize = 6;
@@ -308,9 +318,9 @@ pub struct Statistics {
 /// transmit queue's lock held and bottom halves disabled; `poll` in softirq context, never
 /// twice at once; `statistics` in any context but hard interrupts.
 ///
-/// `statistics`, `set_rx_mode`, `link_settings` and `ethtool_statistics` are optional
-/// (`#[vtable]`): the stack's pointer to an operation a driver does not implement stays null,
-/// and the stack does without it.
+/// `statistics`, `set_rx_mode`, `link_settings`, `ethtool_statistics` and `tx_timeout` are
+/// optional (`#[vtable]`): the stack's pointer to an operation a driver does not implement stays
+/// null, and the stack does without it.
 #[vtable]
 pub trait Driver: Send + Sync + 'static {
     /// Brings the device up: programs its rings and unmasks its interrupts. NAPI is already
@@ -357,17 +367,39 @@ pub trait Driver: Send + Sync + 'static {
     fn ethtool_statistics(&self, _dev: &Device, _values: &mut [u64]) {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
+
+    /// Hears that transmit queue `queue` has been stopped for longer than the stack's
+    /// watchdog allows: the device no longer sends. Called in softirq context with the queue
+    /// frozen; it must not sleep. It may report what the device shows; the abstraction then
+    /// resets the device, in process context under the RTNL, with [`Driver::stop`] and
+    /// [`Driver::open`] if it is still up. If `open` fails the device stays down, and its next
+    /// `stop` is not called. Without it the stack does not watch the queue.
+    fn tx_timeout(&self, _dev: &Device, _queue: u32) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
 }
 
-/// The private area of a net device: the NAPI context and the driver's data.
+/// The lockdep name of the reset work of every net device: a `static`, so that it has one
+/// address whichever crate instantiates [`Builder::new`], as its lock class has.
+static RESET_LOCKDEP_NAME: &CStr = crate::c_str!("net::device::reset");
+
+/// The private area of a net device: the NAPI context, the transmit timeout's reset and the
+/// driver's data.
 ///
 /// # Invariants
 ///
-/// `data` is initialised from [`Builder::register`] until [`Registration`] is dropped, which
-/// covers every callback of the stack.
+/// `dev` is the net device whose private area this is. `reset` is initialised with
+/// `reset::<T>` as its function, and is cancelled before `data` is dropped. `data` is
+/// initialised from [`Builder::register`] until [`Registration`] is dropped, which covers
+/// every callback of the stack.
 #[repr(C)]
 struct Private<T> {
     napi: *const Napi,
+    dev: *mut bindings::net_device,
+    reset: Opaque<bindings::work_struct>,
+    /// Set, under the RTNL, when a reset could not open the device again: it is down, and the
+    /// stack's next `ndo_stop` has nothing to stop.
+    closed_by_reset: AtomicBool,
     data: core::mem::MaybeUninit<T>,
 }
 
@@ -415,8 +447,24 @@ impl<T: Driver> Builder<T> {
         };
         // SAFETY: `netdev_priv()` returns the private area, of the size asked for above.
         let private = unsafe { bindings::netdev_priv(dev.as_ptr()) }.cast::<Private<T>>();
-        // SAFETY: `private` is valid for writes; `data` stays uninitialised.
-        unsafe { core::ptr::addr_of_mut!((*private).napi).write(&*napi) };
+        // INVARIANT: `dev` and `reset` are set up as `Private<T>` requires; `data` stays
+        // uninitialised.
+        // SAFETY: `private` is valid for writes. `init_work_with_key()` initialises the work
+        // item in place, where it stays until the device is freed; the name and the lock class
+        // are `'static`, as lockdep requires.
+        unsafe {
+            core::ptr::addr_of_mut!((*private).napi).write(&*napi);
+            core::ptr::addr_of_mut!((*private).dev).write(dev.as_ptr());
+            core::ptr::addr_of_mut!((*private).closed_by_reset)
+                .write(AtomicBool::new(false));
+            bindings::init_work_with_key(
+                Opaque::raw_get(core::ptr::addr_of!((*private).reset)),
+                Some(reset::<T>),
+                false,
+                RESET_LOCKDEP_NAME.as_char_ptr(),
+                crate::static_lock_class!().as_ptr(),
+            );
+        }
         // The link is down until the driver says otherwise.
         // SAFETY: `dev` is valid.
         unsafe { bindings::netif_carrier_off(dev.as_ptr()) };
@@ -537,6 +585,11 @@ impl<T: Driver> Registration<T> {
         } else {
             None
         },
+        ndo_tx_timeout: if T::HAS_TX_TIMEOUT {
+            Some(tx_timeout::<T>)
+        } else {
+            None
+        },
         ndo_validate_addr: Some(bindings::eth_validate_addr),
         ndo_set_mac_address: Some(bindings::eth_mac_addr),
         // SAFETY: All other operations may be null.
@@ -569,12 +622,18 @@ impl<T: Driver> Drop for Registration<T> {
             // first, through `stop::<T>`, so no callback runs after this.
             unsafe { bindings::unregister_netdev(dev) };
         }
-        // SAFETY: By the type invariant the data is initialised, and no callback uses it any
-        // more. It is dropped in place, where it was pinned.
-        unsafe {
-            let private = bindings::netdev_priv(dev).cast::<Private<T>>();
-            core::ptr::drop_in_place((*private).data.as_mut_ptr());
-        }
+        // SAFETY: By the type invariant the private area is a `Private<T>`.
+        let private = unsafe { bindings::netdev_priv(dev).cast::<Private<T>>() };
+        // The device is closed and the watchdog stopped: a reset queued before may still run,
+        // and finds the device down. Wait for it. The RTNL, which it takes, is not held here:
+        // `unregister_netdev()` has just taken and released it.
+        // SAFETY: By the type invariant of `Private<T>` the work item is initialised.
+        let reset = unsafe { Opaque::raw_get(core::ptr::addr_of!((*private).reset)) };
+        // SAFETY: As above.
+        unsafe { bindings::cancel_work_sync(reset) };
+        // SAFETY: By the type invariant the data is initialised, and no callback or reset uses
+        // it any more. It is dropped in place, where it was pinned.
+        unsafe { core::ptr::drop_in_place((*private).data.as_mut_ptr()) };
         // SAFETY: The device is unregistered and unused; freeing it deletes its NAPI context,
         // which stays allocated while `napi` is referenced, disabled for good.
         unsafe { bindings::free_netdev(dev) };
@@ -606,6 +665,16 @@ unsafe fn napi<'a, T: Driver>(dev: *const bindings::net_device) -> &'a Napi {
     unsafe { &*(*bindings::netdev_priv(dev).cast::<Private<T>>()).napi }
 }
 
+/// Returns the flag of `dev` telling that a reset left it down.
+///
+/// # Safety
+///
+/// As for [`data`].
+unsafe fn closed_by_reset<'a, T: Driver>(dev: *const bindings::net_device) -> &'a AtomicBool {
+    // SAFETY: The private area is a `Private<T>`, by the safety requirements.
+    unsafe { &(*bindings::netdev_priv(dev).cast::<Private<T>>()).closed_by_reset }
+}
+
 /// `ndo_open`: enables NAPI, then opens the device and starts the queue.
 ///
 /// # Safety
@@ -614,6 +683,8 @@ unsafe fn napi<'a, T: Driver>(dev: *const bindings::net_device) -> &'a Napi {
 unsafe extern "C" fn open<T: Driver>(dev: *mut bindings::net_device) -> c_int {
     // SAFETY: The device is registered, so its data is initialised and alive.
     let (data, napi, device) = unsafe { (data::<T>(dev), napi::<T>(dev), Device::from_raw(dev)) };
+    // SAFETY: As above.
+    unsafe { closed_by_reset::<T>(dev) }.store(false, Ordering::Relaxed);
     from_result(|| {
         // SAFETY: The device is being opened, its context disabled since it was added or
         // last closed.
@@ -637,6 +708,11 @@ unsafe extern "C" fn open<T: Driver>(dev: *mut bindings::net_device) -> c_int {
 unsafe extern "C" fn stop<T: Driver>(dev: *mut bindings::net_device) -> c_int {
     // SAFETY: The device is registered, so its data is initialised and alive.
     let (data, napi, device) = unsafe { (data::<T>(dev), napi::<T>(dev), Device::from_raw(dev)) };
+    // SAFETY: As above.
+    if unsafe { closed_by_reset::<T>(dev) }.swap(false, Ordering::Relaxed) {
+        // A reset stopped it and could not open it again.
+        return 0;
+    }
     // SAFETY: The device is open, so its context is enabled; `netif_tx_disable()` waits for a
     // transmit in progress and `napi_disable()` for a poll.
     unsafe {
@@ -710,6 +786,75 @@ unsafe extern "C" fn set_rx_mode<T: Driver>(dev: *mut bindings::net_device) {
     // INVARIANT: The stack calls `ndo_set_rx_mode` with the address lists locked.
     let multicast = MulticastList { dev: device };
     data.set_rx_mode(device, &multicast);
+}
+
+/// `ndo_tx_timeout`: tells the driver, then queues the reset.
+///
+/// # Safety
+///
+/// Called by the stack's watchdog with an open device made by `Builder<T>`.
+unsafe extern "C" fn tx_timeout<T: Driver>(dev: *mut bindings::net_device, queue: c_uint) {
+    // SAFETY: The device is registered, so its data is initialised and alive.
+    let (data, device) = unsafe { (data::<T>(dev), Device::from_raw(dev)) };
+    data.tx_timeout(device, queue);
+    // SAFETY: By the type invariant of `Private<T>` the work item is initialised, and it is
+    // cancelled before the data is dropped and the device freed. The system workqueue lives
+    // for good; `queue_work_on()` may be called in any context. Queuing a reset already
+    // queued does nothing.
+    unsafe {
+        let private = bindings::netdev_priv(dev).cast::<Private<T>>();
+        bindings::queue_work_on(
+            bindings::wq_misc_consts_WORK_CPU_UNBOUND as c_int,
+            bindings::system_wq,
+            Opaque::raw_get(core::ptr::addr_of!((*private).reset)),
+        );
+    }
+}
+
+/// The reset after a transmit timeout: under the RTNL, stops the device and opens it again,
+/// through `ndo_stop` and `ndo_open`, if it is still up.
+///
+/// # Safety
+///
+/// `work` is the `reset` field of a `Private<T>`.
+unsafe extern "C" fn reset<T: Driver>(work: *mut bindings::work_struct) {
+    let private = work
+        .cast::<u8>()
+        .wrapping_sub(core::mem::offset_of!(Private<T>, reset))
+        .cast::<Private<T>>();
+    // SAFETY: `work` is the `reset` field of a `Private<T>`, by the safety requirements, whose
+    // `dev` is its net device. The registration cancels the work before it drops the data, so
+    // the device is registered and its data alive.
+    let (dev, device) = unsafe { ((*private).dev, Device::from_raw((*private).dev)) };
+    // SAFETY: `rtnl_lock()` may sleep, and this is process context.
+    unsafe { bindings::rtnl_lock() };
+    // SAFETY: `dev` is valid, as above.
+    let up = unsafe { bindings::netif_running(dev) };
+    // SAFETY: As above.
+    let closed = unsafe { closed_by_reset::<T>(dev) };
+    if up && !closed.load(Ordering::Relaxed) {
+        pr_info!("{}: resetting after a transmit timeout\n", device.name());
+        // SAFETY: Under the RTNL the device is open, so `stop::<T>` may close it, and then
+        // `open::<T>` open it again, as the stack would.
+        let err = unsafe {
+            stop::<T>(dev);
+            open::<T>(dev)
+        };
+        if err != 0 {
+            pr_err!(
+                "{}: could not open the device after a reset: {:?}; it stays down\n",
+                device.name(),
+                Error::from_errno(err)
+            );
+            // Closed already: the stack's `ndo_stop` has nothing left to do. Without a carrier
+            // the watchdog no longer reports the stopped queue.
+            closed.store(true, Ordering::Relaxed);
+            // SAFETY: `dev` is valid, as above.
+            unsafe { bindings::netif_carrier_off(dev) };
+        }
+    }
+    // SAFETY: Taken above.
+    unsafe { bindings::rtnl_unlock() };
 }
 
 /// The NAPI poll function.
