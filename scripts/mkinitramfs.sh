@@ -47,9 +47,11 @@ if [ -x /usr/bin/aplay ]; then
 	cp -r /usr/share/alsa/alsa.conf /usr/share/alsa/cards /usr/share/alsa/pcm \
 		"$root/usr/share/alsa/"
 fi
-# ethtool, and mcjoin to join a multicast group, for the network tests.
+# ethtool, mcjoin to join a multicast group, and regpoke to stop a transmitter behind its
+# driver's back, for the network tests.
 [ -x /usr/sbin/ethtool ] && copy_program /usr/sbin/ethtool
 gcc -O2 -Wall -o "$root/bin/mcjoin" "$repo/scripts/guest-tools/mcjoin.c"
+gcc -O2 -Wall -o "$root/bin/regpoke" "$repo/scripts/guest-tools/regpoke.c"
 # pcm_check, the PCM checks aplay cannot script, built here against the same libasound.
 if [ -f /usr/include/alsa/asoundlib.h ]; then
 	gcc -O2 -Wall -o "$root/bin/pcm_check" "$repo/scripts/guest-tools/pcm_check.c" -lasound -lm

@@ -37,12 +37,30 @@ note() {
 # Loads the driver, with the parameters $4 if given instead of those of the command line, and
 # configures the interface with address $1, peer $2 and its MAC $3.
 net_up() {
-	local address=$1 peer=$2 peer_mac=$3
 	insmod "/modules/$DRIVER.ko" ${4-$NIC_PARAMS} || return 1
+	net_configure "$1" "$2" "$3"
+}
+
+# Configures the interface of a loaded driver as net_up does.
+net_configure() {
+	local address=$1 peer=$2 peer_mac=$3
 	ip link set "$IF" up || return 1
 	ip addr add "$address/24" dev "$IF" || return 1
 	arp -i "$IF" -s "$peer" "$peer_mac" || return 1
 	wait_carrier 1 20
+}
+
+# Loads the driver of the PCI device $1 as udev would: modprobe of the device's modalias,
+# which the module's alias lines match (busybox's depmod indexes them), with the parameters of
+# the command line.
+load_by_modalias() {
+	local modules
+	modules=/lib/modules/$(uname -r)
+	if [ ! -e "$modules/modules.alias" ]; then
+		mkdir -p "$modules" && cp /modules/*.ko "$modules/" && depmod || return 1
+	fi
+	modprobe "$(cat "/sys/bus/pci/devices/$1/modalias")" $NIC_PARAMS &&
+		[ "$(basename "$(readlink "/sys/bus/pci/devices/$1/driver")")" = "$DRIVER" ]
 }
 
 # Waits up to $2 seconds for the carrier of the interface to be $1.

@@ -278,12 +278,16 @@ barrier_a > /dev/null
 ping -A -w 10 $NET_B > /dev/null 2>&1 &
 flood=$!
 sleep 3
+bdf=$(basename "$(readlink /sys/class/net/$IF/device)")
 rmmod $DRIVER
 result $? rmmod_during_traffic "rmmod failed"
 [ ! -e /sys/class/net/$IF ]
 result $? interface_gone_after_rmmod "$IF still exists"
 wait $flood
-net_up $NET_A $NET_B $MAC_B
+load_by_modalias "$bdf"
+result $? load_by_modalias "modprobe $(cat /sys/bus/pci/devices/$bdf/modalias) did not bind $DRIVER"
+[ -e /sys/module/$DRIVER ] || insmod "/modules/$DRIVER.ko" $NIC_PARAMS
+net_configure $NET_A $NET_B $MAC_B
 result $? reload_after_rmmod "the interface did not come up again"
 barrier_a > /dev/null
 wait_peer $NET_B 20 && ping_all $NET_B 100
@@ -304,6 +308,25 @@ result $? rebind_after_unbind "$bdf did not bind and come up again"
 barrier_a > /dev/null
 wait_peer $NET_B 20 && ping_all $NET_B 100
 result $? traffic_after_rebind "lost pings"
+
+# The transmitter stops, as a hung device's would: TCTL.EN is cleared behind the driver's back.
+# Large pings fill the ring, the queue stops, and the stack's watchdog reports it after 5 s;
+# the driver's reset (stop and open) enables the transmitter again, and traffic flows.
+resource=/sys/class/net/$IF/device/resource0
+timeouts=$(cat /sys/class/net/$IF/queues/tx-0/tx_timeout)
+tctl=$(regpoke $resource 0x400) && regpoke $resource 0x400 $((tctl & ~2)) > /dev/null
+result $? transmitter_stopped "regpoke could not write TCTL"
+ping -c 8 -i 0.2 -s 60000 -W 1 $NET_B > /dev/null 2>&1
+detected=1
+for i in $(seq 300); do
+	[ "$(cat /sys/class/net/$IF/queues/tx-0/tx_timeout)" -gt "$timeouts" ] && { detected=0; break; }
+	usleep 100000
+done
+result $detected transmit_timeout_detected "the watchdog saw no timeout in 30 s"
+wait_peer $NET_B 20 && ping_all $NET_B 100
+result $? traffic_after_transmit_timeout "lost pings after the reset"
+dmesg | grep -q "$IF: resetting after a transmit timeout"
+result $? reset_after_transmit_timeout "the kernel log tells of no reset"
 
 [ "$NIC" = e1000e ] && fallback_tests
 

@@ -305,6 +305,20 @@ impl<I: InterruptScheme> Driver for Adapter<I> {
         }
     }
 
+    fn tx_timeout(&self, dev: &Device, queue: u32) {
+        // What the device shows of its transmitter; the abstraction resets it next.
+        let registers = &self.registers;
+        pr_warn!(
+            "{}: transmit queue {} timed out: TCTL {:#010x}, TDH {}, TDT {}, {} descriptors free\n",
+            dev.name(),
+            queue,
+            registers.read32(regs::TCTL),
+            registers.read32(regs::TDH),
+            registers.read32(regs::TDT),
+            self.tx.free(),
+        );
+    }
+
     fn set_rx_mode(&self, dev: &Device, multicast: &MulticastList<'_>) {
         let registers = &self.registers;
         let (filters, table) = filters::for_device(dev, multicast);
