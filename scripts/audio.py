@@ -6,8 +6,8 @@
                                each supported rate, and melody.wav
   audio.py analyse WAV RATE..  checks the capture: for each rate, in order, a 440 Hz then a
                                1 kHz tone of 3 s, frequency within 1 %, duration within 3 %,
-                               no silent run over 5 ms inside; prints "audio-test: ok NAME"
-                               or "audio-test: not ok NAME # why"
+                               no silent run over 5 ms inside; prints the results in KTAP,
+                               each line prefixed with "audio-test: "
 
 Pure Python: no numpy on the test machines.
 """
@@ -139,10 +139,15 @@ def analyse(path, rates):
     runs = tone_runs(samples, rate)
     expected = [f for _ in rates for f, _ in TONES]
     results = []
+    print('audio-test: KTAP version 1')
+    # One check of the order, then three of each tone.
+    print(f'audio-test: 1..{1 + 3 * len(expected)}')
 
     def check(name, ok, why):
         results.append(ok)
-        print(f'audio-test: {"ok" if ok else "not ok"} {name}' + ('' if ok else f' # {why}'))
+        number = len(results)
+        print(f'audio-test: {"ok" if ok else "not ok"} {number} {name}'
+              + ('' if ok else f' # {why}'))
 
     check('capture_has_every_tone_in_order', [r[0] for r in runs][:len(expected)] == expected,
           f'tones heard: {[int(r[0]) for r in runs]}')

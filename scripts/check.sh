@@ -229,40 +229,31 @@ variant_tests() {
 		"irqsync.reloads=3 irqsync.intx=0"
 }
 
-# The names of the results the guest scripts SCRIPT... report: those of their `result` calls
-# with a literal name, and those listed on "# irqsync-expect:" lines for names made at run time.
+# The names of the results the guest scripts SCRIPT... report: those of their `result` and
+# `skip` calls with a literal name, and those listed on "# irqsync-expect:" lines for names made at run time.
 expected_results() {
 	sed -n -e '/^[[:space:]]*#[[:space:]]*irqsync-expect:/{s/^[^:]*:[[:space:]]*//p;d}' \
 		-e '/^[[:space:]]*#/d' \
 		-e 's/^\(.*[[:space:];&|]\)\{0,1\}result \(\$[?A-Za-z_]*\|[0-9]\) "\{0,1\}\([A-Za-z0-9_:]*\)"\{0,1\}\( .*\)\{0,1\}$/\3/p' \
+		-e 's/^\(.*[[:space:];&|]\)\{0,1\}skip "\{0,1\}\([A-Za-z0-9_:]*\)"\{0,1\}\( .*\)\{0,1\}$/\2/p' \
 		"$@" | tr ' ' '\n' | grep -v '^$' | sort -u
 }
 
-# Records the "irqsync-test:" (guest) or "audio-test:" (host analysis) lines of a log, each as
-# PREFIX:NAME; "# SKIP" results as skipped. With guest scripts named after the prefix, every
-# result they would report and did not (the guest stopped early) is a failure.
+# Records the KTAP results of a log, each as PREFIX:NAME: those of the guest scripts, on lines
+# holding "irqsync-test: ", or of the host's analysis of a capture, on lines holding
+# "audio-test: " (see scripts/guest/ktap.sh), read by scripts/ktap_results.py with the kernel's
+# kunit.py parse. With guest scripts named after the prefix, every result they would report and
+# did not (the guest stopped early) is a failure.
 guest_results() {
-	local log=$1 prefix=$2 line name
+	local log=$1 prefix=$2 marker="irqsync-test: " status name detail
 	shift 2
+	[ $# -eq 0 ] && marker="audio-test: "
 	local reported
 	reported=$(mktemp)
-	while IFS= read -r line; do
-		case "$line" in
-		*"-test: ok "*"# SKIP"*)
-			line=${line##*-test: ok }
-			name=${line%% # *}
-			record SKIP "$prefix:$name" "${line#*# SKIP }" ;;
-		*"-test: ok "*)
-			name=${line##*-test: ok }
-			record PASS "$prefix:$name" ;;
-		*"-test: not ok "*)
-			line=${line##*-test: not ok }
-			name=${line%% # *}
-			record FAIL "$prefix:$name" "${line#* # }" ;;
-		*) continue ;;
-		esac
-		echo "$name" >> "$reported"
-	done < <(tr -d '\r' < "$log" | grep -E '(irqsync|audio)-test: ')
+	while read -r status name detail; do
+		record "$status" "$name" "$detail"
+		echo "${name#"$prefix:"}" >> "$reported"
+	done < <(python3 "$repo/scripts/ktap_results.py" "$ksrc" "$log" "$marker" "$prefix")
 	if [ $# -gt 0 ]; then
 		for name in $(expected_results "$@"); do
 			grep -qxF "$name" "$reported" ||

@@ -24,20 +24,27 @@ def cases(group, prefix):
         yield from cases(sub, f'{prefix}{sub["name"]}.')
 
 
-def main(argv):
-    tree, log = argv[1], argv[2]
+def parse(tree, log):
+    """Returns what `kunit.py parse --json` makes of `log`, or None if it gives nothing."""
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, 'results.json')
-        run = subprocess.run(
+        subprocess.run(
             [sys.executable, os.path.join(tree, 'tools/testing/kunit/kunit.py'), 'parse',
              f'--json={path}', log],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         try:
             with open(path) as f:
-                results = json.load(f)
+                return json.load(f)
         except (OSError, ValueError):
-            print(f'FAIL kunit:parse kunit.py parse gave no results (status {run.returncode})')
-            return
+            return None
+
+
+def main(argv):
+    tree, log = argv[1], argv[2]
+    results = parse(tree, log)
+    if results is None:
+        print('FAIL kunit:parse kunit.py parse gave no results')
+        return
     found = False
     for status, name in cases(results, ''):
         found = True

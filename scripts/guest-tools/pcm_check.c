@@ -8,8 +8,9 @@
  *                            each is refused: 48000 Hz, one channel, U8 samples, and a period
  *                            larger than the buffer
  *
- * Prints "irqsync-test: ok NAME" or "irqsync-test: not ok NAME # why" lines. Built on the
- * host by scripts/mkinitramfs.sh against libasound, which the initramfs carries for aplay.
+ * Prints a line per check, "0 NAME" if it passed or "1 NAME WHY" if not, which audio.sh
+ * reports as KTAP results. Built on the host by scripts/mkinitramfs.sh against libasound,
+ * which the initramfs carries for aplay.
  */
 
 #include <alsa/asoundlib.h>
@@ -25,9 +26,9 @@
 static void result(int ok, const char *name, const char *why)
 {
 	if (ok)
-		printf("irqsync-test: ok %s\n", name);
+		printf("0 %s\n", name);
 	else
-		printf("irqsync-test: not ok %s # %s\n", name, why);
+		printf("1 %s %s\n", name, why);
 	fflush(stdout);
 }
 

@@ -5,13 +5,7 @@
 # rust_irqsync_es1370 at every supported rate, with a second of silence between files, and
 # checks what the guest can see. The host analyses the sound QEMU captured.
 
-result() {
-	if [ "$1" -eq 0 ]; then
-		echo "irqsync-test: ok $2"
-	else
-		echo "irqsync-test: not ok $2 # $3"
-	fi
-}
+. /scripts/ktap.sh
 
 interrupts() {
 	grep rust_irqsync_es1370 /proc/interrupts | awk '{ print $2 + $3 }'
@@ -76,8 +70,11 @@ result $? es1370_rmmod_refused_while_playing "rmmod status $refused, aplay statu
 # What aplay cannot script: pause and resume, and parameters the card must refuse.
 insmod /modules/rust_irqsync_es1370.ko || exit 1
 sleep 1
-pcm_check hw:0,0 refuse
-pcm_check hw:0,0 pause
+for check in refuse pause; do
+	pcm_check hw:0,0 $check | while read -r status name why; do
+		result "$status" "$name" "$why"
+	done
+done
 rmmod rust_irqsync_es1370
 result $? es1370_unloads_after_pause "rmmod failed"
 

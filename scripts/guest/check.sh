@@ -2,19 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Guest tests of `make check`. The KUnit suites have already run during boot; this adds tests
-# that need user space. Each result is a line "irqsync-test: ok NAME" or
-# "irqsync-test: not ok NAME # why", which the host counts; the host also counts as failed
-# every name of a `result` call (or of an "irqsync-expect:" comment) that never reported.
+# that need user space. Each result is a KTAP line (see ktap.sh), which the host counts; the
+# host also counts as failed every name of a `result` or `skip` call (or of an
+# "irqsync-expect:" comment) that never reported.
 
 . /scripts/edu-tests.sh
 
-result() {
-	if [ "$1" -eq 0 ]; then
-		echo "irqsync-test: ok $2"
-	else
-		echo "irqsync-test: not ok $2 # $3"
-	fi
-}
+. /scripts/ktap.sh
 
 # KMEMLEAK kernels (the variant of make check): what boot and the KUnit suites left behind is
 # reported, then forgotten, so that what the tests below leak is theirs.
@@ -62,5 +56,5 @@ if [ -e $KMEMLEAK ]; then
 	[ "$leaks" -eq 0 ]
 	result $? kmemleak_finds_no_leak_after_the_tests "$leaks unreferenced objects"
 else
-	echo "irqsync-test: ok kmemleak_finds_no_leak_after_the_tests # SKIP no KMEMLEAK in this kernel"
+	skip kmemleak_finds_no_leak_after_the_tests "no KMEMLEAK in this kernel"
 fi

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Guest tests of the edu sample driver (rust_irqsync_edu) on QEMU's `-device edu`. Sourced by
-# check.sh, which provides result(). Every test that changes the binding puts it back.
+# check.sh, which provides result() and skip(). Every test that changes the binding puts it back.
 
 EDU_MODULE=/modules/rust_irqsync_edu.ko
 EDU_DRIVER=/sys/bus/pci/drivers/rust_irqsync_edu
@@ -186,7 +186,7 @@ edu_tests() {
 	# of make check, ACPI's _PRT, which routes the line, runs past ACPICA's 30 s loop limit.
 	if grep -q "irqsync\.intx=0" /proc/cmdline; then
 		for name in edu_probe_with_intx edu_intx_interrupts_factorial_and_dma edu_intx_unloads; do
-			echo "irqsync-test: ok $name # SKIP INTx routing (ACPI _PRT) times out on this kernel"
+			skip $name "INTx routing (ACPI _PRT) times out on this kernel"
 		done
 	else
 		edu_intx_tests
@@ -220,7 +220,7 @@ edu_irq_count() {
 edu_affinity_tests() {
 	local irq before after
 	if [ "$(grep -c '^processor' /proc/cpuinfo)" -lt 2 ]; then
-		echo "irqsync-test: ok edu_affinity_hint_steers_interrupts # SKIP needs two CPUs"
+		skip edu_affinity_hint_steers_interrupts "needs two CPUs"
 	else
 		edu_load interrupt_cpu=1 && irq=$(edu_irq) &&
 			expect_eq "$(cat "/proc/irq/$irq/smp_affinity_list")" 1 "smp_affinity_list" &&

@@ -22,13 +22,7 @@ MAC_B=52:54:00:00:00:0b
 BARRIER_PORT=7000
 IF=eth0
 
-result() {
-	if [ "$1" -eq 0 ]; then
-		echo "irqsync-test: ok $2"
-	else
-		echo "irqsync-test: not ok $2 # $3"
-	fi
-}
+. /scripts/ktap.sh
 
 note() {
 	echo "irqsync-net: $*"
