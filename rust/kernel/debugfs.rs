@@ -123,7 +123,8 @@ struct Entry<T: Attributes> {
 ///
 /// // Doctests are built into the kernel: no module serves their files.
 /// // SAFETY: A null module is what `THIS_MODULE` is in built-in code.
-/// static BUILT_IN: kernel::ThisModule = unsafe { kernel::ThisModule::from_ptr(core::ptr::null_mut()) };
+/// static BUILT_IN: kernel::ThisModule =
+///     unsafe { kernel::ThisModule::from_ptr(core::ptr::null_mut()) };
 ///
 /// #[derive(Clone, Copy)]
 /// enum File {

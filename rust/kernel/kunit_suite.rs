@@ -2,9 +2,10 @@
 
 //! KUnit test suites written in Rust.
 //!
-//! [`kunit_suite!`](crate::kunit_suite!) declares a suite whose cases are plain Rust functions; KUnit runs it like a
-//! suite declared in C with `kunit_test_suite()`, and reports it in KTAP. A case gets a [`Test`]
-//! to record failed expectations on, and returns a [`Result`]: an error fails the case.
+//! [`kunit_suite!`](crate::kunit_suite!) declares a suite whose cases are plain Rust functions;
+//! KUnit runs it like a suite declared in C with `kunit_test_suite()`, and reports it in KTAP. A
+//! case gets a [`Test`] to record failed expectations on, and returns a [`Result`]: an error
+//! fails the case.
 //!
 //! C header: [`include/kunit/test.h`](srctree/include/kunit/test.h)
 
@@ -23,8 +24,8 @@ pub struct Test {
 impl Test {
     /// Records the failure of expectation `condition` at `file:line`, with `details`.
     ///
-    /// Use [`kunit_expect!`](crate::kunit_expect!) and [`kunit_expect_eq!`](crate::kunit_expect_eq!)
-    /// rather than calling this.
+    /// Use [`kunit_expect!`](crate::kunit_expect!) and
+    /// [`kunit_expect_eq!`](crate::kunit_expect_eq!) rather than calling this.
     #[doc(hidden)]
     pub fn fail(&self, condition: &str, file: &str, line: u32, details: fmt::Arguments<'_>) {
         // SAFETY: By the type invariant `raw` is the running case; `name` is set before it runs.

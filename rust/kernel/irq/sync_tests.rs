@@ -888,7 +888,9 @@ fn concurrency_counts_are_exact(test: &Test) -> Result {
     let (from_interrupts, from_process, total) =
         sync.call_synchronized(|c| (c.from_interrupts, c.from_process, c.total));
     pr_info!(
-        "    # concurrency: {from_interrupts} interrupts on CPU 1, {from_process} synchronized calls on CPU 0\n"
+        "    # concurrency: {} interrupts on CPU 1, {} synchronized calls on CPU 0\n",
+        from_interrupts,
+        from_process
     );
     kunit_expect_eq!(test, from_interrupts, INTERRUPTS);
     kunit_expect!(test, from_process > 0);

@@ -226,7 +226,9 @@ impl PeriodNotifier {
     pub fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             // SAFETY: `init_irq_work()` initialises all of the structure.
-            work <- Opaque::ffi_init(|slot| unsafe { bindings::init_irq_work(slot, Some(Self::run)) }),
+            work <- Opaque::ffi_init(|slot| unsafe {
+                bindings::init_irq_work(slot, Some(Self::run))
+            }),
             substream: AtomicPtr::new(core::ptr::null_mut()),
         })
     }

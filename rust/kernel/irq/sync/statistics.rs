@@ -161,8 +161,8 @@ mod debugfs {
             if crate::error::from_err_ptr(dir).is_err() {
                 return;
             }
-            // SAFETY: `dir` is a new directory; `FILE_OPERATIONS` is promoted to `'static`; `self` lives
-            // until `remove` removes the file, which waits for reads in progress.
+            // SAFETY: `dir` is a new directory; `FILE_OPERATIONS` is promoted to `'static`;
+            // `self` lives until `remove` removes the file, which waits for reads in progress.
             unsafe {
                 bindings::debugfs_create_file(
                     crate::c_str!("routines").as_char_ptr(),
