@@ -9,6 +9,8 @@
 #   make bench    build a kernel without debug options, then count the instructions InterruptSync
 #                 and the samples take against C baselines, each pair in one boot (build/bench.txt,
 #                 plotted in build/bench.png)
+#   make patches  export the overlay as a git format-patch series against Linux 6.12 in
+#                 build/patches (new files included), as make check applies and checks it
 #   make kernel   only build (kernel-variant: the KASAN, KMEMLEAK and PREEMPT_RT kernel)
 #   make oot      build the out-of-tree module in out-of-tree/ against the built kernel
 #   make clean    remove build/
@@ -41,7 +43,7 @@ KMAKE_VARIANT = $(MAKE) -s -C $(KSRC) O=$(KVARIANT) ARCH=x86_64 LLVM=1 -j$(JOBS)
 VARIANT_FRAGMENTS := configs/base.config configs/variant.config
 
 .PHONY: help deps source overlay config kernel kernel-bench kernel-variant oot initramfs run \
-	check bench clean
+	check bench patches clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -133,6 +135,10 @@ check: kernel kernel-variant
 
 bench: kernel-bench
 	@scripts/bench.sh
+
+# The overlay as one git format-patch series against Linux 6.12, new files included.
+patches: source
+	@scripts/make-patches.sh $(TARBALL) $(BUILD)/patches
 
 clean:
 	rm -rf $(BUILD)

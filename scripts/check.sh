@@ -4,7 +4,9 @@
 # `make check`: every test of irqsync, counted in one summary.
 #
 #  - static: rustfmtcheck, Clippy and rustdoc warnings in the project's files (warnings are
-#    errors), checkpatch on the C helpers, the C sample and the patch series;
+#    errors), checkpatch on the C helpers and the C samples; the patch series of make patches
+#    applied with git am to a clean tree and compared with the overlaid one, and checkpatch on
+#    each of its patches;
 #  - boot: negative builds (scripts/compile-fail.sh); the test kernel under QEMU (TCG, 2 vCPUs,
 #    an edu device) runs the KUnit suites (each case counts) and the guest tests of
 #    scripts/guest/check.sh; the kernel log must be clean;
@@ -26,6 +28,7 @@ set -u
 repo=$(realpath "$(dirname "$0")/..")
 build=$repo/build
 ksrc=$build/linux
+tarball=/usr/src/linux-source-6.12.tar.xz
 kobj=$build/kernel
 logs=$build/logs
 results=$build/results.txt
@@ -104,16 +107,10 @@ static_checks() {
 	rust_diagnostics_step rustdoc_clean "$logs/rustdoc.log" "${kmake[@]}" rustdoc
 
 	# checkpatch runs from the kernel tree: inside this repository's git checkout it takes the
-	# patches for files of this repository. EMBEDDED_FILENAME is ignored for the patches: a
-	# Kconfig that sources another Kconfig always names one.
+	# patches for files of this repository.
 	local f out
-	for f in $(cd "$repo" && find rust samples -name '*.c' | sort) \
-		 $(cd "$repo" && ls scripts/patches/*.patch); do
-		case "$f" in
-		*.patch) out=$(cd "$ksrc" && ./scripts/checkpatch.pl -q \
-				--ignore EMBEDDED_FILENAME "$repo/$f" 2>&1) ;;
-		*) out=$(cd "$ksrc" && ./scripts/checkpatch.pl -q -f "$repo/$f" 2>&1) ;;
-		esac
+	for f in $(cd "$repo" && find rust samples -name '*.c' | sort); do
+		out=$(cd "$ksrc" && ./scripts/checkpatch.pl -q -f "$repo/$f" 2>&1)
 		if [ $? -eq 0 ] && [ -z "$out" ]; then
 			record PASS "checkpatch:$f"
 		else
@@ -121,6 +118,19 @@ static_checks() {
 			echo "$out" | head -20 | sed 's/^/     /'
 		fi
 	done
+
+	# The series make patches exports: applied with git am to a clean tree, it must give the
+	# overlaid tree, and pass checkpatch patch by patch.
+	local status name detail
+	if "$repo/scripts/make-patches.sh" "$tarball" "$build/patches" > "$logs/patches.log" 2>&1
+	then
+		record PASS patches_exported
+		while read -r status name detail; do
+			record "$status" "$name" "$detail"
+		done < <("$repo/scripts/check-patches.sh" "$tarball" "$build/patches" "$ksrc")
+	else
+		record FAIL patches_exported "$(tail -1 "$logs/patches.log")"
+	fi
 }
 
 # Counts the KUnit results of a console log, as the kernel's kunit.py reads them: every case

@@ -41,7 +41,10 @@ link Kconfig irqsync/Kconfig
 # The series is applied as a whole: a copy of what was applied is kept in the tree, and when
 # the series changes, the old one is reversed before the new one is applied.
 applied=$ksrc/.irqsync-patches
-if [ -d "$applied" ] && diff -rq scripts/patches "$applied" >/dev/null 2>&1; then
+series() {
+	(cd "$1" && ls ./*.patch && cat ./*.patch)
+}
+if [ -d "$applied" ] && diff -q <(series scripts/patches) <(series "$applied") >/dev/null 2>&1; then
 	exit 0
 fi
 if [ -d "$applied" ]; then
