@@ -4,6 +4,14 @@
 # Checks that every symbol a config fragment sets kept its value in the final .config
 # (a symbol whose dependencies are missing is silently dropped by olddefconfig).
 #
+# merge_config.sh checks final values only when it runs make itself, not with -m, which the
+# Makefile uses as the kernel's own `make FRAGMENT.config` does. Its own check cannot stand in:
+# given tinyconfig's .config and the fragments it reports values tinyconfig derives and
+# alldefconfig recomputes (CONFIG_TINY_RCU, CONFIG_NR_CPUS_RANGE_END, ...) although the final
+# .config is the same; with -n and the tiny fragments it builds another configuration, and
+# reports the "is not set" lines of symbols whose dependencies are off. This checks only what
+# the fragments set.
+#
 # Usage: scripts/check-config.sh .config FRAGMENT...
 
 set -eu
