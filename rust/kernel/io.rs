@@ -63,9 +63,8 @@ const fn offset_ok(offset: usize, width: usize, size: usize) -> bool {
 
 macro_rules! define_read {
     ($read:ident, $try_read:ident, $ty:ty, $c_read:ident) => {
-        #[doc = concat!(
-            "Reads a `", stringify!($ty), "` at constant `offset`, checked at build time."
-        )]
+        #[doc = concat!("Reads a `", stringify!($ty), "` at constant `offset`, checked at")]
+        #[doc = "build time."]
         #[inline(always)]
         pub fn $read(&self, offset: usize) -> $ty {
             build_assert!(offset_ok(offset, core::mem::size_of::<$ty>(), SIZE));
@@ -74,9 +73,8 @@ macro_rules! define_read {
             unsafe { bindings::$c_read(self.io_addr(offset)) as $ty }
         }
 
-        #[doc = concat!(
-            "Reads a `", stringify!($ty), "` at `offset`; `EINVAL` if it is out of range."
-        )]
+        #[doc = concat!("Reads a `", stringify!($ty), "` at `offset`; `EINVAL` if it is out of")]
+        #[doc = "range."]
         #[inline]
         pub fn $try_read(&self, offset: usize) -> Result<$ty> {
             self.check(offset, core::mem::size_of::<$ty>())?;
@@ -89,9 +87,8 @@ macro_rules! define_read {
 
 macro_rules! define_write {
     ($write:ident, $try_write:ident, $ty:ty, $c_write:ident) => {
-        #[doc = concat!(
-            "Writes a `", stringify!($ty), "` at constant `offset`, checked at build time."
-        )]
+        #[doc = concat!("Writes a `", stringify!($ty), "` at constant `offset`, checked at")]
+        #[doc = "build time."]
         #[inline(always)]
         pub fn $write(&self, value: $ty, offset: usize) {
             build_assert!(offset_ok(offset, core::mem::size_of::<$ty>(), SIZE));
@@ -99,9 +96,8 @@ macro_rules! define_write {
             unsafe { bindings::$c_write(value, self.io_addr(offset)) }
         }
 
-        #[doc = concat!(
-            "Writes a `", stringify!($ty), "` at `offset`; `EINVAL` if it is out of range."
-        )]
+        #[doc = concat!("Writes a `", stringify!($ty), "` at `offset`; `EINVAL` if it is out of")]
+        #[doc = "range."]
         #[inline]
         pub fn $try_write(&self, value: $ty, offset: usize) -> Result {
             self.check(offset, core::mem::size_of::<$ty>())?;

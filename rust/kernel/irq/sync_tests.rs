@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! KUnit suite `rust_irq_sync`: [`InterruptSync`], [`SpinLockIrq`] and [`Registration`] under
-//! real interrupts fired on simulated lines.
+//! KUnit suite `rust_irq_sync`: [`InterruptSync`], [`SpinLockIrq`](crate::sync::SpinLockIrq)
+//! and [`Registration`] under real interrupts fired on simulated lines.
 
 use super::{
     sim::SimLines, DispatchMode, Flags, Handler, InterruptSync, IrqReturn, Placement, Registration,
@@ -15,7 +15,7 @@ use crate::{
     kunit_suite::Test,
     new_interrupt_sync, new_interrupt_sync_group,
     prelude::*,
-    sync::{new_spinlock_irq, Arc, SpinLockIrq},
+    sync::{new_spinlock_irq, Arc},
 };
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
@@ -1343,7 +1343,7 @@ fn spinlock_irq_reports_a_long_wait(test: &Test) -> Result {
                 job_holding.store(true, Ordering::SeqCst);
                 let start = crate::time::Ktime::ktime_get();
                 while (crate::time::Ktime::ktime_get() - start).to_ms()
-                    < SpinLockIrq::<u32>::LONG_WAIT_MS + 300
+                    < crate::sync::SpinLockIrq::<u32>::LONG_WAIT_MS + 300
                 {
                     core::hint::spin_loop();
                 }

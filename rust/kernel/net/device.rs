@@ -455,8 +455,7 @@ impl<T: Driver> Builder<T> {
         unsafe {
             core::ptr::addr_of_mut!((*private).napi).write(&*napi);
             core::ptr::addr_of_mut!((*private).dev).write(dev.as_ptr());
-            core::ptr::addr_of_mut!((*private).closed_by_reset)
-                .write(AtomicBool::new(false));
+            core::ptr::addr_of_mut!((*private).closed_by_reset).write(AtomicBool::new(false));
             bindings::init_work_with_key(
                 Opaque::raw_get(core::ptr::addr_of!((*private).reset)),
                 Some(reset::<T>),
