@@ -310,19 +310,26 @@ wait_peer $NET_B 20 && ping_all $NET_B 100
 result $? traffic_after_rebind "lost pings"
 
 # The transmitter stops, as a hung device's would: TCTL.EN is cleared behind the driver's back.
-# Large pings fill the ring, the queue stops, and the stack's watchdog reports it after 5 s;
-# the driver's reset (stop and open) enables the transmitter again, and traffic flows.
+# Large pings from four senders fill the ring (the frames a socket has in flight are bounded by
+# its send buffer, about 90 fragments), the queue stops, and the stack's watchdog reports it
+# after 5 s; the driver's reset (stop and open) enables the transmitter again, and traffic
+# flows.
 resource=/sys/class/net/$IF/device/resource0
 timeouts=$(cat /sys/class/net/$IF/queues/tx-0/tx_timeout)
 tctl=$(regpoke $resource 0x400) && regpoke $resource 0x400 $((tctl & ~2)) > /dev/null
 result $? transmitter_stopped "regpoke could not write TCTL"
-ping -c 8 -i 0.2 -s 60000 -W 1 $NET_B > /dev/null 2>&1
+senders=
+for sender in 1 2 3 4; do
+	ping -c 3 -i 0.2 -s 60000 -w 20 $NET_B > /dev/null 2>&1 &
+	senders="$senders $!"
+done
 detected=1
 for i in $(seq 300); do
 	[ "$(cat /sys/class/net/$IF/queues/tx-0/tx_timeout)" -gt "$timeouts" ] && { detected=0; break; }
 	usleep 100000
 done
 result $detected transmit_timeout_detected "the watchdog saw no timeout in 30 s"
+wait $senders
 wait_peer $NET_B 20 && ping_all $NET_B 100
 result $? traffic_after_transmit_timeout "lost pings after the reset"
 dmesg | grep -q "$IF: resetting after a transmit timeout"
