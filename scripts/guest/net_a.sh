@@ -310,16 +310,15 @@ wait_peer $NET_B 20 && ping_all $NET_B 100
 result $? traffic_after_rebind "lost pings"
 
 # The transmitter stops, as a hung device's would: TCTL.EN is cleared behind the driver's back.
-# Large pings from four senders fill the ring (the frames a socket has in flight are bounded by
-# its send buffer, about 90 fragments), the queue stops, and the stack's watchdog reports it
-# after 5 s; the driver's reset (stop and open) enables the transmitter again, and traffic
-# flows.
+# Large pings from eight senders fill the ring (a socket's send buffer holds one ping of 41
+# fragments in flight, not two), the queue stops, and the stack's watchdog reports it after
+# 5 s; the driver's reset (stop and open) enables the transmitter again, and traffic flows.
 resource=/sys/class/net/$IF/device/resource0
 timeouts=$(cat /sys/class/net/$IF/queues/tx-0/tx_timeout)
 tctl=$(regpoke $resource 0x400) && regpoke $resource 0x400 $((tctl & ~2)) > /dev/null
 result $? transmitter_stopped "regpoke could not write TCTL"
 senders=
-for sender in 1 2 3 4; do
+for sender in 1 2 3 4 5 6 7 8; do
 	ping -c 3 -i 0.2 -s 60000 -w 20 $NET_B > /dev/null 2>&1 &
 	senders="$senders $!"
 done
