@@ -96,6 +96,7 @@ tar -xJf "$tarball" -C "$base" --strip-components=1 \
 git -C "$base" init -q
 git -C "$base" add $changed
 git -C "$base" commit -q -m "Linux 6.12 (Debian's linux-source-6.12), the files the series changes"
+pristine=$(git -C "$base" rev-parse HEAD)
 
 # Each patch: its hunks applied, its new files added and listed in the MAINTAINERS entry,
 # committed with its subject and description and signed off.
@@ -122,5 +123,5 @@ done
 
 rm -rf "$out"
 mkdir -p "$out"
-git -C "$base" format-patch -q --numbered --zero-commit --no-signature -o "$out" HEAD~10..HEAD
+git -C "$base" format-patch -q --numbered --zero-commit --no-signature -o "$out" "$pristine"..HEAD
 echo "  PATCHES $(ls "$out" | wc -l) in $out"

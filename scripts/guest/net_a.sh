@@ -313,9 +313,9 @@ result $? traffic_after_rebind "lost pings"
 # Large pings from eight senders fill the ring (a socket's send buffer holds one ping of 41
 # fragments in flight, not two), the queue stops, and the stack's watchdog reports it after
 # 5 s; the driver's reset (stop and open) enables the transmitter again, and traffic flows.
-resource=/sys/class/net/$IF/device/resource0
+resource=/sys/class/net/$IF/device/resource0 TCTL=0x400 TCTL_EN=2
 timeouts=$(cat /sys/class/net/$IF/queues/tx-0/tx_timeout)
-tctl=$(regpoke $resource 0x400) && regpoke $resource 0x400 $((tctl & ~2)) > /dev/null
+tctl=$(regpoke $resource $TCTL) && regpoke $resource $TCTL $((tctl & ~TCTL_EN)) > /dev/null
 result $? transmitter_stopped "regpoke could not write TCTL"
 senders=
 for sender in 1 2 3 4 5 6 7 8; do

@@ -682,8 +682,6 @@ unsafe fn closed_by_reset<'a, T: Driver>(dev: *const bindings::net_device) -> &'
 unsafe extern "C" fn open<T: Driver>(dev: *mut bindings::net_device) -> c_int {
     // SAFETY: The device is registered, so its data is initialised and alive.
     let (data, napi, device) = unsafe { (data::<T>(dev), napi::<T>(dev), Device::from_raw(dev)) };
-    // SAFETY: As above.
-    unsafe { closed_by_reset::<T>(dev) }.store(false, Ordering::Relaxed);
     from_result(|| {
         // SAFETY: The device is being opened, its context disabled since it was added or
         // last closed.
