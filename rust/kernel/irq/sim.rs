@@ -13,7 +13,7 @@ use crate::{
     error::{from_err_ptr, to_result, Error, Result},
     prelude::*,
 };
-use core::ptr::NonNull;
+use core::{marker::PhantomData, ptr::NonNull};
 
 /// A set of simulated interrupt lines.
 ///
@@ -179,11 +179,60 @@ impl SimLines {
     /// `generic_handle_irq_safe()`: the dispatch path of a real interrupt, without the delivery.
     #[inline]
     pub fn handle(&self, index: usize) -> Result {
-        let irq = self.irq(index)?;
+        self.line(index)?.handle()
+    }
+
+    /// Returns line `index`, or `EINVAL` if there is no such line: a handle on it that raises
+    /// it without looking it up again, as a loop timing its dispatch needs.
+    #[inline]
+    pub fn line(&self, index: usize) -> Result<SimLine<'_>> {
+        // INVARIANT: `irq` is line `index` of `self`, which the new value borrows.
+        Ok(SimLine {
+            irq: self.irq(index)?,
+            _lines: PhantomData,
+        })
+    }
+}
+
+/// One line of a [`SimLines`] set, which it borrows.
+///
+/// # Invariants
+///
+/// `irq` is the interrupt number of a line of the set it borrows, which stays mapped while the
+/// set lives.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::irq::sim::SimLines;
+///
+/// let lines = SimLines::new(2)?;
+/// let line = lines.line(1)?;
+/// assert_eq!(line.irq(), lines.irq(1)?);
+/// assert_eq!(lines.line(2).err(), Some(EINVAL));
+/// # Ok::<(), Error>(())
+/// ```
+#[derive(Clone, Copy)]
+pub struct SimLine<'a> {
+    irq: u32,
+    _lines: PhantomData<&'a SimLines>,
+}
+
+impl SimLine<'_> {
+    /// Returns the interrupt number of the line.
+    #[inline]
+    pub fn irq(&self) -> u32 {
+        self.irq
+    }
+
+    /// Runs the handlers of the line now, as [`SimLines::handle`] does.
+    #[inline]
+    pub fn handle(&self) -> Result {
         // Matched here rather than by `to_result()`, which is a call, so that a timing loop costs
         // what C's does.
-        // SAFETY: `irq` is a line of this live domain; the function may be called from any context.
-        match unsafe { bindings::generic_handle_irq_safe(irq) } {
+        // SAFETY: By the type invariant `irq` is a line of a live domain; the function may be
+        // called from any context.
+        match unsafe { bindings::generic_handle_irq_safe(self.irq) } {
             0 => Ok(()),
             error => Err(Error::from_errno(error)),
         }

@@ -69,7 +69,10 @@ pub use new_spinlock_irq;
 ///
 /// [`spinlock_t`]: srctree/include/linux/spinlock.h
 #[pin_data]
+#[repr(C)]
 pub struct SpinLockIrq<T: ?Sized> {
+    /// First, so that the lock's address is the object's: a handler keeps one base register for
+    /// both the lock and the data.
     #[pin]
     state: Opaque<bindings::spinlock_t>,
 
@@ -314,6 +317,47 @@ impl<T: ?Sized> SpinLockIrq<T> {
         unsafe { ops::unlock(self.state.get()) };
 
         result
+    }
+
+    /// Takes the lock from an interrupt handler, as [`SpinLockIrq::with_lock_in_handler`] does,
+    /// for a handler that releases it on more than one path, with
+    /// [`SpinLockIrq::unlock_in_handler`]: a fast path that returns a constant keeps nothing
+    /// in registers across the release.
+    ///
+    /// # Safety
+    ///
+    /// Called as [`SpinLockIrq::with_lock_in_handler`] may be, and followed on every path by
+    /// one [`SpinLockIrq::unlock_in_handler`] on this CPU.
+    #[inline(always)]
+    pub(crate) unsafe fn lock_in_handler(&self) {
+        // SAFETY: By the type invariant `state` is initialised.
+        unsafe { ops::lock(self.state.get()) };
+    }
+
+    /// Returns the data of a lock this CPU holds, taken with
+    /// [`SpinLockIrq::lock_in_handler`].
+    ///
+    /// # Safety
+    ///
+    /// This CPU holds the lock, taken with [`SpinLockIrq::lock_in_handler`], and no other
+    /// reference to the data lives; the result is not used after the lock is released.
+    #[inline(always)]
+    pub(crate) unsafe fn locked_data(&self) -> &mut T {
+        // SAFETY: The lock is held, so by the type invariant no one else accesses `data` until
+        // it is released, and the caller holds no other reference to it.
+        unsafe { &mut *self.data.get() }
+    }
+
+    /// Releases the lock taken with [`SpinLockIrq::lock_in_handler`].
+    ///
+    /// # Safety
+    ///
+    /// This CPU holds the lock, taken with [`SpinLockIrq::lock_in_handler`], and no reference
+    /// to the data from [`SpinLockIrq::locked_data`] is used after this call.
+    #[inline(always)]
+    pub(crate) unsafe fn unlock_in_handler(&self) {
+        // SAFETY: This CPU took the lock with `spin_lock()`, as the caller guarantees.
+        unsafe { ops::unlock(self.state.get()) };
     }
 }
 

@@ -197,6 +197,39 @@ pub(super) fn run_until_handled<T>(chain: &mut Chain<T>, state: &mut T) -> bool 
     false
 }
 
+/// Calls the first routine of `chain` on `state`; returns what it returned, or `None` if the
+/// chain has no routine.
+#[inline(always)]
+pub(super) fn call_first<T>(chain: &mut Chain<T>, state: &mut T) -> Option<IrqReturn> {
+    chain.as_mut().map(|first| first.call(state))
+}
+
+/// Calls the routines after the first of `chain` on `state` in order until one handles the
+/// interrupt; returns whether one did.
+#[inline(always)]
+pub(super) fn run_rest_until_handled<T>(chain: &mut Chain<T>, state: &mut T) -> bool {
+    match chain {
+        None => false,
+        Some(first) => run_until_handled(first.next(), state),
+    }
+}
+
+/// Calls every routine after the first of `chain` on `state` once, in order; returns whether
+/// any handled the interrupt.
+#[inline(always)]
+pub(super) fn run_rest_all<T>(chain: &mut Chain<T>, state: &mut T) -> bool {
+    match chain {
+        None => false,
+        Some(first) => run_all(first.next(), state),
+    }
+}
+
+/// Returns whether `chain` has more than one routine.
+#[inline(always)]
+pub(super) fn has_second<T>(chain: &mut Chain<T>) -> bool {
+    chain.as_mut().is_some_and(|first| first.next().is_some())
+}
+
 /// Calls every routine of `chain` on `state` once, in order; returns whether any handled the
 /// interrupt.
 #[inline(always)]
