@@ -59,6 +59,12 @@ mkdir -p "$applied.new"
 for p in scripts/patches/*.patch; do
 	if ! patch -d "$ksrc" -p1 -f -s --dry-run < "$p" >/dev/null 2>&1; then
 		echo "overlay: $p does not apply to $ksrc" >&2
+		# Back to the pristine tree, so that the next run starts from it.
+		for q in $(ls "$applied.new"/*.patch 2>/dev/null | sort -r); do
+			echo "  UNPATCH $(basename "$q")"
+			patch -d "$ksrc" -p1 -R -f -s --no-backup-if-mismatch < "$q"
+		done
+		rm -rf "$applied.new"
 		exit 1
 	fi
 	echo "  PATCH   $(basename "$p")"
