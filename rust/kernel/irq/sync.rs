@@ -209,10 +209,6 @@ impl<T> Protected<T> {
     /// Calls every routine of `message` once, in order ([`DispatchMode::All`], and one pass of
     /// [`DispatchMode::Repeat`]). Returns whether any handled the interrupt.
     ///
-    /// The first routine is called inline and the others out of line, in
-    /// [`Protected::run_all_after_first`]: an object with one routine keeps no loop state across
-    /// its call.
-    ///
     /// # Safety
     ///
     /// `message` is the index of a line of the object.
@@ -221,28 +217,7 @@ impl<T> Protected<T> {
         // SAFETY: By the type invariant there is one chain per line, and the caller passes the
         // index of a line.
         let chain = unsafe { self.chains.get_unchecked_mut(message) };
-        let Some(first) = chain::call_first(chain, &mut self.state) else {
-            return false;
-        };
-        // SAFETY: As above.
-        let chain = unsafe { self.chains.get_unchecked_mut(message) };
-        // SAFETY: The caller passes the index of a line.
-        let rest = chain::has_second(chain) && unsafe { self.run_all_after_first(message) };
-        first.is_handled() || rest
-    }
-
-    /// Calls every routine of `message` after the first once, in order. Returns whether any
-    /// handled the interrupt.
-    ///
-    /// # Safety
-    ///
-    /// `message` is the index of a line of the object.
-    #[inline(never)]
-    unsafe fn run_all_after_first(&mut self, message: usize) -> bool {
-        // SAFETY: By the type invariant there is one chain per line, and the caller passes the
-        // index of a line.
-        let chain = unsafe { self.chains.get_unchecked_mut(message) };
-        chain::run_rest_all(chain, &mut self.state)
+        chain::run_all(chain, &mut self.state)
     }
 
     /// Makes the passes of [`DispatchMode::Repeat`]. Returns whether any routine handled the
@@ -517,9 +492,10 @@ impl<T: Send, const MODE: u8> Dispatch<T, MODE> {
     unsafe fn dispatch_normal(&self) -> IrqReturn {
         // SAFETY: The caller runs in the handler; every path below releases the lock once.
         unsafe { self.protected_reread().lock_in_handler() };
-        // SAFETY: The lock is held, and this is the only reference to the data; it is not used
-        // once the lock is released or the out-of-line path takes over.
-        let p = unsafe { self.protected_reread().locked_data() };
+        // SAFETY: The lock is held, so by the type invariant of `SpinLockIrq` no one else
+        // accesses the data; `p` is not used once the lock is released or the out-of-line path
+        // takes over.
+        let p = unsafe { &mut *self.protected_reread().data_ptr() };
         p.counters.dispatched = p.counters.dispatched.wrapping_add(1);
         // SAFETY: By the type invariant `chain` points to the chain of the handler's line in
         // `p.chains`, which the lock protects and which `p` does not borrow: `p` holds the
@@ -535,6 +511,74 @@ impl<T: Send, const MODE: u8> Dispatch<T, MODE> {
         unsafe { self.dispatch_normal_after_first() }
     }
 
+    /// Dispatches an interrupt in [`DispatchMode::All`], shaped as [`Dispatch::dispatch_normal`]
+    /// for a line with one routine, the common case. A line with more routines, or none, is
+    /// dispatched out of line, in [`Dispatch::dispatch_all_out_of_line`]; the routines cannot
+    /// change while the lock is held, so the test is made before any call.
+    ///
+    /// # Safety
+    ///
+    /// Called from the handler, with local interrupts disabled.
+    #[inline(always)]
+    unsafe fn dispatch_all(&self) -> IrqReturn {
+        // SAFETY: The caller runs in the handler; every path below releases the lock once.
+        unsafe { self.protected_reread().lock_in_handler() };
+        // SAFETY: As in `dispatch_normal()`.
+        let p = unsafe { &mut *self.protected_reread().data_ptr() };
+        p.counters.dispatched = p.counters.dispatched.wrapping_add(1);
+        // SAFETY: As in `dispatch_normal()`.
+        let chain = unsafe { &mut *self.chain.as_ptr() };
+        if !chain::has_one(chain) {
+            // SAFETY: The lock is held and `p` is not used again.
+            return unsafe { self.dispatch_all_out_of_line() };
+        }
+        if chain::call_first(chain, &mut p.state) == Some(IrqReturn::Handled) {
+            // SAFETY: This CPU took the lock above, and `p` is not used again.
+            unsafe { self.protected_reread().unlock_in_handler() };
+            return IrqReturn::Handled;
+        }
+        // SAFETY: The lock is held and `p` is not used again.
+        unsafe { self.finish_unhandled() }
+    }
+
+    /// Dispatches an interrupt in [`DispatchMode::All`] on a line with other than one routine,
+    /// for [`Dispatch::dispatch_all`]: calls them all, counts, and releases the lock.
+    ///
+    /// # Safety
+    ///
+    /// This CPU holds the lock, taken with [`SpinLockIrq::lock_in_handler`], and no reference to
+    /// its data lives.
+    #[inline(never)]
+    unsafe fn dispatch_all_out_of_line(&self) -> IrqReturn {
+        let protected = self.protected();
+        // SAFETY: The caller holds the lock and no other reference to the data.
+        let p = unsafe { &mut *protected.data_ptr() };
+        // SAFETY: By the type invariant `chain` points to the chain of the handler's line, which
+        // `p` does not borrow.
+        let chain = unsafe { &mut *self.chain.as_ptr() };
+        let handled = chain::run_all(chain, &mut p.state);
+        let result = p.count(handled);
+        // SAFETY: The caller took the lock on this CPU, and `p` is not used again.
+        unsafe { protected.unlock_in_handler() };
+        result
+    }
+
+    /// Counts an interrupt the only routine of the line did not handle, and releases the lock.
+    ///
+    /// # Safety
+    ///
+    /// This CPU holds the lock, taken with [`SpinLockIrq::lock_in_handler`], and no reference to
+    /// its data lives.
+    #[inline(never)]
+    unsafe fn finish_unhandled(&self) -> IrqReturn {
+        let protected = self.protected();
+        // SAFETY: The caller holds the lock and no other reference to the data.
+        let result = unsafe { (*protected.data_ptr()).unhandled() };
+        // SAFETY: The caller took the lock on this CPU, and no reference to the data is left.
+        unsafe { protected.unlock_in_handler() };
+        result
+    }
+
     /// Continues [`Dispatch::dispatch_normal`] when the first routine did not handle the
     /// interrupt, or there is none: calls the others, counts, and releases the lock.
     ///
@@ -545,7 +589,7 @@ impl<T: Send, const MODE: u8> Dispatch<T, MODE> {
     #[inline(never)]
     unsafe fn dispatch_normal_after_first(&self) -> IrqReturn {
         // SAFETY: The caller holds the lock and no other reference to the data.
-        let p = unsafe { self.protected().locked_data() };
+        let p = unsafe { &mut *self.protected().data_ptr() };
         // SAFETY: By the type invariant `message` is the index of a line of the object.
         let result = unsafe { p.dispatch_after_first(self.message) };
         // SAFETY: The caller took the lock on this CPU, and `p` is not used again.
@@ -557,16 +601,19 @@ impl<T: Send, const MODE: u8> Dispatch<T, MODE> {
 impl<T: Send, const MODE: u8> Handler for Dispatch<T, MODE> {
     #[inline(always)]
     fn handle_irq(&self) -> IrqReturn {
-        if MODE == NORMAL {
+        match MODE {
             // SAFETY: This is the handler, run with local interrupts disabled.
-            return unsafe { self.dispatch_normal() };
+            NORMAL => return unsafe { self.dispatch_normal() },
+            // SAFETY: As above.
+            ALL => return unsafe { self.dispatch_all() },
+            _ => (),
         }
         let protected = self.protected();
         let message = self.message;
         // Handlers run with local interrupts disabled: no need to save and restore them.
         protected.with_lock_in_handler(|p| {
             // SAFETY: By the type invariant `message` is the index of a line of the object. The
-            // object is reached only if Repeat mode reports a stuck device, off the hot path.
+            // object is reached only to report a stuck device, off the hot path.
             unsafe { self.sync().shared.dispatch::<MODE>(p, message) }
         })
     }

@@ -334,18 +334,11 @@ impl<T: ?Sized> SpinLockIrq<T> {
         unsafe { ops::lock(self.state.get()) };
     }
 
-    /// Returns the data of a lock this CPU holds, taken with
-    /// [`SpinLockIrq::lock_in_handler`].
-    ///
-    /// # Safety
-    ///
-    /// This CPU holds the lock, taken with [`SpinLockIrq::lock_in_handler`], and no other
-    /// reference to the data lives; the result is not used after the lock is released.
+    /// Returns the address of the data, which a CPU holding the lock taken with
+    /// [`SpinLockIrq::lock_in_handler`] may access until it releases it.
     #[inline(always)]
-    pub(crate) unsafe fn locked_data(&self) -> &mut T {
-        // SAFETY: The lock is held, so by the type invariant no one else accesses `data` until
-        // it is released, and the caller holds no other reference to it.
-        unsafe { &mut *self.data.get() }
+    pub(crate) fn data_ptr(&self) -> *mut T {
+        self.data.get()
     }
 
     /// Releases the lock taken with [`SpinLockIrq::lock_in_handler`].
@@ -353,7 +346,7 @@ impl<T: ?Sized> SpinLockIrq<T> {
     /// # Safety
     ///
     /// This CPU holds the lock, taken with [`SpinLockIrq::lock_in_handler`], and no reference
-    /// to the data from [`SpinLockIrq::locked_data`] is used after this call.
+    /// made from [`SpinLockIrq::data_ptr`] is used after this call.
     #[inline(always)]
     pub(crate) unsafe fn unlock_in_handler(&self) {
         // SAFETY: This CPU took the lock with `spin_lock()`, as the caller guarantees.

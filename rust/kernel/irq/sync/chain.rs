@@ -214,20 +214,10 @@ pub(super) fn run_rest_until_handled<T>(chain: &mut Chain<T>, state: &mut T) -> 
     }
 }
 
-/// Calls every routine after the first of `chain` on `state` once, in order; returns whether
-/// any handled the interrupt.
+/// Returns whether `chain` has exactly one routine.
 #[inline(always)]
-pub(super) fn run_rest_all<T>(chain: &mut Chain<T>, state: &mut T) -> bool {
-    match chain {
-        None => false,
-        Some(first) => run_all(first.next(), state),
-    }
-}
-
-/// Returns whether `chain` has more than one routine.
-#[inline(always)]
-pub(super) fn has_second<T>(chain: &mut Chain<T>) -> bool {
-    chain.as_mut().is_some_and(|first| first.next().is_some())
+pub(super) fn has_one<T>(chain: &Chain<T>) -> bool {
+    chain.as_ref().is_some_and(|first| first.next_ref().is_none())
 }
 
 /// Calls every routine of `chain` on `state` once, in order; returns whether any handled the
