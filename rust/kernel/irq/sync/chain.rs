@@ -217,7 +217,9 @@ pub(super) fn run_rest_until_handled<T>(chain: &mut Chain<T>, state: &mut T) -> 
 /// Returns whether `chain` has exactly one routine.
 #[inline(always)]
 pub(super) fn has_one<T>(chain: &Chain<T>) -> bool {
-    chain.as_ref().is_some_and(|first| first.next_ref().is_none())
+    chain
+        .as_ref()
+        .is_some_and(|first| first.next_ref().is_none())
 }
 
 /// Calls every routine of `chain` on `state` once, in order; returns whether any handled the
