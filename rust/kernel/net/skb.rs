@@ -279,6 +279,25 @@ impl SkBuff {
         Ok(())
     }
 
+    /// Appends the `len` bytes of `src` from `index` on to the frame, as a driver receiving
+    /// into coherent buffers does: one copy, with no zeroing first as with
+    /// [`SkBuff::put_zeroed`]. `ENOSPC` if the buffer has no room for them, `EINVAL` if they are
+    /// not all in `src`.
+    pub fn put_from_dma(
+        &mut self,
+        src: &CoherentAllocation<u8>,
+        index: usize,
+        len: usize,
+    ) -> Result {
+        let from = src.range_ptr(index, len)?;
+        let len = self.check_tailroom(len)?;
+        // SAFETY: By the type invariant the buffer is valid and owned, and it has room for
+        // `len` more bytes; `from` is valid for reads of `len` bytes of plain DMA memory, read by
+        // C like the device's own accesses.
+        unsafe { bindings::skb_put_data(self.ptr.as_ptr(), from.cast_const().cast(), len) };
+        Ok(())
+    }
+
     /// Appends `len` zeroed bytes to the frame and returns them, for the driver to fill;
     /// `ENOSPC` if the buffer has no room for them.
     pub fn put_zeroed(&mut self, len: usize) -> Result<&mut [u8]> {

@@ -183,10 +183,11 @@ impl RxRing {
             Some(skb) => skb,
             None => poll.alloc_skb(capacity)?,
         };
-        let piece = skb.put_zeroed(length)?;
-        self.ring
-            .buffers
-            .read_into(DescriptorRing::buffer_offset(index), piece)?;
+        skb.put_from_dma(
+            &self.ring.buffers,
+            DescriptorRing::buffer_offset(index),
+            length,
+        )?;
         Ok(skb)
     }
 }
