@@ -290,6 +290,52 @@ fn all_mode_calls_each_routine_once(test: &Test) -> Result {
     Ok(())
 }
 
+/// The handlers of Normal and All modes call a line's only routine on a path of their own, and
+/// any other chain out of line: each outcome of each path, counted.
+fn one_routine_and_more_count_each_outcome(test: &Test) -> Result {
+    for mode in [DispatchMode::Normal, DispatchMode::All] {
+        let lines = SimLines::new(1)?;
+        let sync = new_sync(&lines, 0, mode)?;
+        sync.connect(Flags::NONE)?;
+        // No routine: unhandled.
+        kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+
+        let handle = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
+        let routine_handle = handle.clone();
+        sync.register_service_routine(
+            move |trace| {
+                trace.record(1);
+                IrqReturn::from_handled(routine_handle.load(Ordering::Relaxed))
+            },
+            Placement::Last,
+        )?;
+        // The only routine passes, then handles.
+        kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+        handle.store(true, Ordering::Relaxed);
+        kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+
+        // A second routine, first in the chain, registered while connected: both are called
+        // (Normal mode stops at the one that handles).
+        sync.register_service_routine(recorder(2, IrqReturn::None), Placement::First)?;
+        kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+        handle.store(false, Ordering::Relaxed);
+        kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+        sync.disconnect();
+
+        kunit_expect_eq!(test, calls_of(&sync).as_slice(), &[1u8, 1, 2, 1, 2, 1][..]);
+        kunit_expect_eq!(
+            test,
+            sync.statistics(),
+            Statistics {
+                handled: 2,
+                unhandled: 3,
+                repeat_limit_hits: 0
+            }
+        );
+    }
+    Ok(())
+}
+
 fn repeat_mode_loops_until_a_quiet_pass(test: &Test) -> Result {
     let lines = SimLines::new(1)?;
     let sync = new_sync(&lines, 0, DispatchMode::Repeat)?;
@@ -1384,6 +1430,7 @@ crate::kunit_suite!(
         normal_mode_stops_at_first_handler,
         normal_mode_calls_all_when_none_handles,
         all_mode_calls_each_routine_once,
+        one_routine_and_more_count_each_outcome,
         repeat_mode_loops_until_a_quiet_pass,
         repeat_mode_stops_a_stuck_device,
         placement_first_and_last,
