@@ -77,7 +77,8 @@ def spread(counts):
 def report_counted(results, rows):
     """Prints the counted table; appends (name, C, Rust, target, tolerance) to `rows`."""
     ok = True
-    print('Instructions per operation: QEMU -icount shift=0 (1 ns = 1 guest instruction), one vCPU,')
+    print('Instructions per operation: QEMU -icount shift=0 (1 ns = 1 guest instruction), '
+          'one vCPU,')
     print('benchmark kernel (no debug options); C and Rust in the same boot.')
     print(f'{"operation":<22}{"C":>13}{"Rust":>13}{"ratio":>8}  {"target":<8} {"":<8}'
           f'{"spread":>8}  what')
@@ -99,7 +100,8 @@ def report_counted(results, rows):
             # A difference of two counts, each known to a few hundredths of an instruction
             # (where timer ticks land): within SLOPE_RESOLUTION of C is as cheap as C.
             print(row(f'  per routine, {mode}', c, rust, 1.00,
-                      f'{label}: each routine from the 5th to the 16th (16 vs 4) vs a C indirect call',
+                      f'{label}: each routine from the 5th to the 16th (16 vs 4) '
+                      'vs a C indirect call',
                       tolerance=SLOPE_RESOLUTION))
             rows.append((f'per routine, {mode}', c, rust, 1.00, SLOPE_RESOLUTION))
     return ok

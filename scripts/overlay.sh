@@ -54,21 +54,27 @@ if [ -d "$applied" ]; then
 	done
 	rm -rf "$applied"
 fi
+# Reverses the patches applied so far and fails, so that the next run starts from the pristine
+# tree rather than apply them a second time.
+undo() {
+	echo "overlay: $1" >&2
+	for q in $(ls "$applied.new"/*.patch 2>/dev/null | sort -r); do
+		echo "  UNPATCH $(basename "$q")"
+		patch -d "$ksrc" -p1 -R -f -s --no-backup-if-mismatch < "$q" ||
+			echo "overlay: $q did not reverse: remove $ksrc and run make again" >&2
+	done
+	rm -rf "$applied.new"
+	exit 1
+}
 rm -rf "$applied.new"
 mkdir -p "$applied.new"
 for p in scripts/patches/*.patch; do
 	if ! patch -d "$ksrc" -p1 -f -s --dry-run < "$p" >/dev/null 2>&1; then
-		echo "overlay: $p does not apply to $ksrc" >&2
-		# Back to the pristine tree, so that the next run starts from it.
-		for q in $(ls "$applied.new"/*.patch 2>/dev/null | sort -r); do
-			echo "  UNPATCH $(basename "$q")"
-			patch -d "$ksrc" -p1 -R -f -s --no-backup-if-mismatch < "$q"
-		done
-		rm -rf "$applied.new"
-		exit 1
+		undo "$p does not apply to $ksrc"
 	fi
 	echo "  PATCH   $(basename "$p")"
-	patch -d "$ksrc" -p1 -f -s --no-backup-if-mismatch < "$p"
-	cp "$p" "$applied.new/"
+	# Recorded first, so that an undo reverses what a failure may have half applied.
+	cp "$p" "$applied.new/" || undo "cannot record $p"
+	patch -d "$ksrc" -p1 -f -s --no-backup-if-mismatch < "$p" || undo "$p failed to apply"
 done
 mv "$applied.new" "$applied"

@@ -85,11 +85,6 @@ void *rust_helper_skb_put_data(struct sk_buff *skb, const void *data,
 	return skb_put_data(skb, data, len);
 }
 
-void *rust_helper_skb_put_zero(struct sk_buff *skb, unsigned int len)
-{
-	return skb_put_zero(skb, len);
-}
-
 void rust_helper_dev_kfree_skb_any(struct sk_buff *skb)
 {
 	dev_kfree_skb_any(skb);

@@ -134,9 +134,11 @@ static int time_handler(unsigned int irq, irq_handler_t handler, void *data,
 		u64 start = ktime_get_ns();
 
 		/* Checked, as the Rust sample checks what SimLine::handle() returns. */
-		for (i = 0; i < ITERATIONS; i++)
-			if (generic_handle_irq_safe(irq))
-				goto not_handled;
+		for (i = 0; i < ITERATIONS; i++) {
+			ret = generic_handle_irq_safe(irq);
+			if (ret)
+				goto not_dispatched;
+		}
 		best = best_centi_ns(best, start, ITERATIONS);
 	}
 	free_irq(irq, data);
@@ -149,10 +151,11 @@ static int time_handler(unsigned int irq, irq_handler_t handler, void *data,
 	print_result(name, best);
 	return 0;
 
-not_handled:
+not_dispatched:
 	free_irq(irq, data);
-	pr_err("irqsync-bench: c %s: interrupt %u not handled\n", name, irq);
-	return -EIO;
+	pr_err("irqsync-bench: c %s: interrupt %u could not be dispatched: %d\n",
+	       name, irq, ret);
+	return ret;
 }
 
 static int time_chain(unsigned int irq, bool all, unsigned int count)

@@ -82,13 +82,14 @@ fn time_dispatch(
     let best = best_centi_ns(ITERATIONS, || line.handle());
     sync.disconnect();
 
+    let best = best?;
     let expected = calls_per_interrupt * ROUNDS as u64 * ITERATIONS as u64;
     let calls = sync.call_synchronized(|calls| *calls);
     if calls != expected {
         pr_err!("irqsync-bench: rust {name} made {calls} calls, expected {expected}\n");
         return Err(EIO);
     }
-    print_result(name, best?);
+    print_result(name, best);
     Ok(())
 }
 

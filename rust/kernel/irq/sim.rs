@@ -182,8 +182,8 @@ impl SimLines {
         self.line(index)?.handle()
     }
 
-    /// Returns line `index`, or `EINVAL` if there is no such line: a handle on it that raises
-    /// it without looking it up again, as a loop timing its dispatch needs.
+    /// Returns line `index`, or `EINVAL` if there is no such line: a handle on it that runs its
+    /// handlers without looking it up again, as a loop timing its dispatch needs.
     #[inline]
     pub fn line(&self, index: usize) -> Result<SimLine<'_>> {
         // INVARIANT: `irq` is line `index` of `self`, which the new value borrows.

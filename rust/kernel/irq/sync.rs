@@ -131,7 +131,8 @@ static CONNECTION_LOCK_NAME: &CStr = crate::c_str!("InterruptSync::connection");
 ///
 /// # Invariants
 ///
-/// `chains` has one chain per line of the object, and is never resized.
+/// `chains` has one chain per line of the object; its buffer is neither reallocated nor replaced
+/// while the object lives.
 struct Protected<T> {
     state: T,
     chains: KVec<Chain<T>>,
@@ -180,27 +181,7 @@ impl<T> Protected<T> {
         // SAFETY: By the type invariant there is one chain per line, and the caller passes the
         // index of a line.
         let chain = unsafe { self.chains.get_unchecked_mut(message) };
-        match chain::call_first(chain, &mut self.state) {
-            Some(IrqReturn::Handled) => IrqReturn::Handled,
-            // SAFETY: The caller passes the index of a line.
-            Some(IrqReturn::None) => unsafe { self.dispatch_after_first(message) },
-            None => self.unhandled(),
-        }
-    }
-
-    /// Calls the routines of `message` after the first, which did not handle the interrupt, in
-    /// order until one does, counts the interrupt, and returns what to tell the kernel. A chain
-    /// without routines counts the interrupt as unhandled.
-    ///
-    /// # Safety
-    ///
-    /// `message` is the index of a line of the object.
-    #[inline(always)]
-    unsafe fn dispatch_after_first(&mut self, message: usize) -> IrqReturn {
-        // SAFETY: By the type invariant there is one chain per line, and the caller passes the
-        // index of a line.
-        let chain = unsafe { self.chains.get_unchecked_mut(message) };
-        if chain::run_rest_until_handled(chain, &mut self.state) {
+        if chain::run_until_handled(chain, &mut self.state) {
             return IrqReturn::Handled;
         }
         self.unhandled()
@@ -436,8 +417,8 @@ const REPEAT: u8 = 2;
 ///
 /// `sync` points to a pinned [`InterruptSync`] that disconnects, and so drops this handler,
 /// before it is dropped, and `protected` to that object's `shared.protected`. `message` is the
-/// index of a line of it, `chain` points to the chain of that line in `chains` (which is never
-/// resized), and `MODE` is the object's mode.
+/// index of a line of it, `chain` points to the chain of that line in `chains` (whose buffer
+/// stays in place), and `MODE` is the object's mode.
 struct Dispatch<T: Send + 'static, const MODE: u8> {
     protected: NonNull<SpinLockIrq<Protected<T>>>,
     chain: NonNull<Chain<T>>,
@@ -445,8 +426,10 @@ struct Dispatch<T: Send + 'static, const MODE: u8> {
     sync: NonNull<InterruptSync<T>>,
 }
 
-// SAFETY: `Dispatch` only gives shared access to an `InterruptSync<T>`, which is `Sync`
-// when `T` is `Send`.
+// SAFETY: `Dispatch` gives shared access to an `InterruptSync<T>`, which is `Sync` when `T` is
+// `Send`, and makes `&mut` references to the object's protected data and chain only while it
+// holds the object's lock, whichever CPU it runs on: the data is `Send` (`T` is, and so are the
+// routines of a chain).
 unsafe impl<T: Send, const MODE: u8> Send for Dispatch<T, MODE> {}
 
 // SAFETY: As above: calling the handler from several CPUs at once only takes the lock.
@@ -469,9 +452,10 @@ impl<T: Send, const MODE: u8> Dispatch<T, MODE> {
     }
 
     /// Returns the lock of the object the handler serves, as [`Dispatch::protected`] does, but
-    /// read from `self` again at each call rather than kept in a register: across the calls of
-    /// the hot path, the handler then keeps `self` alone in a callee-saved register. The read
-    /// replaces the register move it would otherwise take, so it costs no instruction.
+    /// read from `self` again at each call (a volatile read, which the compiler may not merge
+    /// with the others) rather than kept in a register: across the calls of the hot path, the
+    /// handler then keeps `self` alone in a callee-saved register. On x86-64 the read replaces
+    /// the register move the call would otherwise take.
     #[inline(always)]
     fn protected_reread(&self) -> &SpinLockIrq<Protected<T>> {
         // SAFETY: `self.protected` is a live, aligned field of `self`.
@@ -487,7 +471,7 @@ impl<T: Send, const MODE: u8> Dispatch<T, MODE> {
     ///
     /// # Safety
     ///
-    /// Called from the handler, with local interrupts disabled.
+    /// Called from the object's interrupt handler, as [`SpinLockIrq::lock_in_handler`] requires.
     #[inline(always)]
     unsafe fn dispatch_normal(&self) -> IrqReturn {
         // SAFETY: The caller runs in the handler; every path below releases the lock once.
@@ -506,8 +490,8 @@ impl<T: Send, const MODE: u8> Dispatch<T, MODE> {
             unsafe { self.protected_reread().unlock_in_handler() };
             return IrqReturn::Handled;
         }
-        // SAFETY: The lock is held, `p` is not used again, and the first routine was called and
-        // did not handle the interrupt, or there is none.
+        // SAFETY: The lock is held and `p` is not used again. The first routine was called and
+        // did not handle the interrupt, or there is none, as the function expects.
         unsafe { self.dispatch_normal_after_first() }
     }
 
@@ -518,7 +502,7 @@ impl<T: Send, const MODE: u8> Dispatch<T, MODE> {
     ///
     /// # Safety
     ///
-    /// Called from the handler, with local interrupts disabled.
+    /// Called from the object's interrupt handler, as [`SpinLockIrq::lock_in_handler`] requires.
     #[inline(always)]
     unsafe fn dispatch_all(&self) -> IrqReturn {
         // SAFETY: The caller runs in the handler; every path below releases the lock once.
@@ -579,8 +563,9 @@ impl<T: Send, const MODE: u8> Dispatch<T, MODE> {
         result
     }
 
-    /// Continues [`Dispatch::dispatch_normal`] when the first routine did not handle the
-    /// interrupt, or there is none: calls the others, counts, and releases the lock.
+    /// Continues [`Dispatch::dispatch_normal`], to be called only once the first routine was
+    /// called and did not handle the interrupt, or if there is none: calls the others in order
+    /// until one handles it, counts, and releases the lock.
     ///
     /// # Safety
     ///
@@ -588,12 +573,19 @@ impl<T: Send, const MODE: u8> Dispatch<T, MODE> {
     /// its data lives.
     #[inline(never)]
     unsafe fn dispatch_normal_after_first(&self) -> IrqReturn {
+        let protected = self.protected();
         // SAFETY: The caller holds the lock and no other reference to the data.
-        let p = unsafe { &mut *self.protected().data_ptr() };
-        // SAFETY: By the type invariant `message` is the index of a line of the object.
-        let result = unsafe { p.dispatch_after_first(self.message) };
+        let p = unsafe { &mut *protected.data_ptr() };
+        // SAFETY: By the type invariant `chain` points to the chain of the handler's line, which
+        // `p` does not borrow.
+        let chain = unsafe { &mut *self.chain.as_ptr() };
+        let result = if chain::run_rest_until_handled(chain, &mut p.state) {
+            IrqReturn::Handled
+        } else {
+            p.unhandled()
+        };
         // SAFETY: The caller took the lock on this CPU, and `p` is not used again.
-        unsafe { self.protected().unlock_in_handler() };
+        unsafe { protected.unlock_in_handler() };
         result
     }
 }
@@ -602,7 +594,7 @@ impl<T: Send, const MODE: u8> Handler for Dispatch<T, MODE> {
     #[inline(always)]
     fn handle_irq(&self) -> IrqReturn {
         match MODE {
-            // SAFETY: This is the handler, run with local interrupts disabled.
+            // SAFETY: This is the object's interrupt handler.
             NORMAL => return unsafe { self.dispatch_normal() },
             // SAFETY: As above.
             ALL => return unsafe { self.dispatch_all() },
@@ -1043,6 +1035,8 @@ impl<T: Send + 'static> InterruptSync<T> {
         // valid as the vector's elements are borrowed and changed under the lock.
         let chain = self.shared.protected.with_lock(|p| {
             if message < p.chains.len() {
+                // Never null: an element of an allocated buffer. `NonNull::new()` says so
+                // without `unsafe`.
                 NonNull::new(p.chains.as_mut_ptr().wrapping_add(message)).ok_or(EINVAL)
             } else {
                 Err(EINVAL)

@@ -291,47 +291,64 @@ fn all_mode_calls_each_routine_once(test: &Test) -> Result {
 }
 
 /// The handlers of Normal and All modes call a line's only routine on a path of their own, and
-/// any other chain out of line: each outcome of each path, counted.
+/// any other chain out of line: each outcome of each path, counted as it happens.
 fn one_routine_and_more_count_each_outcome(test: &Test) -> Result {
     for mode in [DispatchMode::Normal, DispatchMode::All] {
         let lines = SimLines::new(1)?;
         let sync = new_sync(&lines, 0, mode)?;
+        let counted = |handled, unhandled| Statistics {
+            handled,
+            unhandled,
+            repeat_limit_hits: 0,
+        };
         sync.connect(Flags::NONE)?;
         // No routine: unhandled.
         kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+        kunit_expect_eq!(test, sync.statistics(), counted(0, 1));
 
-        let handle = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
-        let routine_handle = handle.clone();
+        let last_handles = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
+        let routine_handles = last_handles.clone();
         sync.register_service_routine(
             move |trace| {
                 trace.record(1);
-                IrqReturn::from_handled(routine_handle.load(Ordering::Relaxed))
+                IrqReturn::from_handled(routine_handles.load(Ordering::Relaxed))
             },
             Placement::Last,
         )?;
         // The only routine passes, then handles.
         kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
-        handle.store(true, Ordering::Relaxed);
+        kunit_expect_eq!(test, sync.statistics(), counted(0, 2));
+        last_handles.store(true, Ordering::Relaxed);
         kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+        kunit_expect_eq!(test, sync.statistics(), counted(1, 2));
 
-        // A second routine, first in the chain, registered while connected: both are called
-        // (Normal mode stops at the one that handles).
-        sync.register_service_routine(recorder(2, IrqReturn::None), Placement::First)?;
+        // A second routine, first in the chain, registered while connected, which passes: both
+        // are called, and the last decides.
+        let first_handles = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
+        let routine_handles = first_handles.clone();
+        sync.register_service_routine(
+            move |trace| {
+                trace.record(2);
+                IrqReturn::from_handled(routine_handles.load(Ordering::Relaxed))
+            },
+            Placement::First,
+        )?;
         kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
-        handle.store(false, Ordering::Relaxed);
+        kunit_expect_eq!(test, sync.statistics(), counted(2, 2));
+        last_handles.store(false, Ordering::Relaxed);
         kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+        kunit_expect_eq!(test, sync.statistics(), counted(2, 3));
+        // The first handles: Normal mode stops there, All mode calls the other too.
+        first_handles.store(true, Ordering::Relaxed);
+        kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
+        kunit_expect_eq!(test, sync.statistics(), counted(3, 3));
         sync.disconnect();
 
-        kunit_expect_eq!(test, calls_of(&sync).as_slice(), &[1u8, 1, 2, 1, 2, 1][..]);
-        kunit_expect_eq!(
-            test,
-            sync.statistics(),
-            Statistics {
-                handled: 2,
-                unhandled: 3,
-                repeat_limit_hits: 0
-            }
-        );
+        let expected: &[u8] = match mode {
+            DispatchMode::Normal => &[1, 1, 2, 1, 2, 1, 2],
+            _ => &[1, 1, 2, 1, 2, 1, 2, 1],
+        };
+        kunit_expect_eq!(test, calls_of(&sync).as_slice(), expected);
     }
     Ok(())
 }

@@ -280,9 +280,8 @@ impl SkBuff {
     }
 
     /// Appends the `len` bytes of `src` from `index` on to the frame, as a driver receiving
-    /// into coherent buffers does: one copy, with no zeroing first as with
-    /// [`SkBuff::put_zeroed`]. `ENOSPC` if the buffer has no room for them, `EINVAL` if they are
-    /// not all in `src`.
+    /// into coherent buffers does, with one copy. `ENOSPC` if the buffer has no room for them,
+    /// `EINVAL` if they are not all in `src`; the frame is left as it was then.
     pub fn put_from_dma(
         &mut self,
         src: &CoherentAllocation<u8>,
@@ -296,18 +295,6 @@ impl SkBuff {
         // C like the device's own accesses.
         unsafe { bindings::skb_put_data(self.ptr.as_ptr(), from.cast_const().cast(), len) };
         Ok(())
-    }
-
-    /// Appends `len` zeroed bytes to the frame and returns them, for the driver to fill;
-    /// `ENOSPC` if the buffer has no room for them.
-    pub fn put_zeroed(&mut self, len: usize) -> Result<&mut [u8]> {
-        let len = self.check_tailroom(len)?;
-        // SAFETY: By the type invariant the buffer is valid and owned, and it has room for
-        // `len` more bytes.
-        let bytes = unsafe { bindings::skb_put_zero(self.ptr.as_ptr(), len) };
-        // SAFETY: `skb_put_zero()` returns the `len` bytes it added, initialised, which only
-        // this object reaches while the returned reference borrows it mutably.
-        Ok(unsafe { core::slice::from_raw_parts_mut(bytes.cast::<u8>(), len as usize) })
     }
 
     fn check_tailroom(&self, len: usize) -> Result<u32> {

@@ -34,7 +34,9 @@ pub use new_spinlock_irq;
 /// The data is reachable only inside a closure passed to [`SpinLockIrq::with_lock`]. There is no
 /// guard object: the saved interrupt state is restored when the closure returns, so nested locks
 /// always restore it in the reverse order of acquisition and can never re-enable interrupts
-/// while an outer lock is still held.
+/// while an outer lock is still held. (Inside the crate, the handlers of
+/// [`InterruptSync`](crate::irq::InterruptSync) take and release the lock with unsafe functions
+/// of their own, which save no interrupt state, so as to release it on more than one path.)
 ///
 /// The closure runs in atomic context: it must not sleep, and it must not take the same lock
 /// again, which would wait for itself for ever. Lockdep and `CONFIG_DEBUG_ATOMIC_SLEEP` report
