@@ -464,16 +464,18 @@ impl<T: Send, const MODE: u8> Dispatch<T, MODE> {
         unsafe { protected.as_ref() }
     }
 
-    /// Dispatches an interrupt in [`DispatchMode::Normal`], shaped for the common case of a
-    /// first routine that handles it: that path keeps only `self` in a register across the
-    /// routine's call, and releases the lock before a constant return. Any other outcome
-    /// continues out of line, in [`Dispatch::dispatch_normal_after_first`].
+    /// Dispatches an interrupt in [`DispatchMode::Normal`] or [`DispatchMode::All`], shaped for
+    /// the common case of a line whose first routine handles it, and, in All mode, is its only
+    /// one: that path keeps only `self` in a register across the routine's call, and releases
+    /// the lock before a constant return. Any other outcome is finished out of line, in
+    /// [`Dispatch::finish_out_of_line`]. In All mode the chain is tested before any call: the
+    /// routines cannot change while the lock is held.
     ///
     /// # Safety
     ///
     /// Called from the object's interrupt handler, as [`SpinLockIrq::lock_in_handler`] requires.
     #[inline(always)]
-    unsafe fn dispatch_normal(&self) -> IrqReturn {
+    unsafe fn dispatch_first_inline(&self) -> IrqReturn {
         // SAFETY: The caller runs in the handler; every path below releases the lock once.
         unsafe { self.protected_reread().lock_in_handler() };
         // SAFETY: The lock is held, so by the type invariant of `SpinLockIrq` no one else
@@ -485,105 +487,53 @@ impl<T: Send, const MODE: u8> Dispatch<T, MODE> {
         // `p.chains`, which the lock protects and which `p` does not borrow: `p` holds the
         // vector's pointer, not its elements.
         let chain = unsafe { &mut *self.chain.as_ptr() };
-        if chain::call_first(chain, &mut p.state) == Some(IrqReturn::Handled) {
-            // SAFETY: This CPU took the lock above, and `p` is not used again.
-            unsafe { self.protected_reread().unlock_in_handler() };
-            return IrqReturn::Handled;
-        }
-        // SAFETY: The lock is held and `p` is not used again. The first routine was called and
-        // did not handle the interrupt, or there is none, as the function expects.
-        unsafe { self.dispatch_normal_after_first() }
-    }
-
-    /// Dispatches an interrupt in [`DispatchMode::All`], shaped as [`Dispatch::dispatch_normal`]
-    /// for a line with one routine, the common case. A line with more routines, or none, is
-    /// dispatched out of line, in [`Dispatch::dispatch_all_out_of_line`]; the routines cannot
-    /// change while the lock is held, so the test is made before any call.
-    ///
-    /// # Safety
-    ///
-    /// Called from the object's interrupt handler, as [`SpinLockIrq::lock_in_handler`] requires.
-    #[inline(always)]
-    unsafe fn dispatch_all(&self) -> IrqReturn {
-        // SAFETY: The caller runs in the handler; every path below releases the lock once.
-        unsafe { self.protected_reread().lock_in_handler() };
-        // SAFETY: As in `dispatch_normal()`.
-        let p = unsafe { &mut *self.protected_reread().data_ptr() };
-        p.counters.dispatched = p.counters.dispatched.wrapping_add(1);
-        // SAFETY: As in `dispatch_normal()`.
-        let chain = unsafe { &mut *self.chain.as_ptr() };
-        if !chain::has_one(chain) {
+        if MODE == ALL && !chain::has_one(chain) {
             // SAFETY: The lock is held and `p` is not used again.
-            return unsafe { self.dispatch_all_out_of_line() };
+            return unsafe {
+                self.finish_out_of_line(|p, chain| {
+                    let handled = chain::run_all(chain, &mut p.state);
+                    p.count(handled)
+                })
+            };
         }
         if chain::call_first(chain, &mut p.state) == Some(IrqReturn::Handled) {
             // SAFETY: This CPU took the lock above, and `p` is not used again.
             unsafe { self.protected_reread().unlock_in_handler() };
             return IrqReturn::Handled;
         }
+        // The first routine, if any, was called and did not handle the interrupt: Normal mode
+        // goes on with the others, All mode had no other.
         // SAFETY: The lock is held and `p` is not used again.
-        unsafe { self.finish_unhandled() }
+        unsafe {
+            self.finish_out_of_line(|p, chain| {
+                if MODE == NORMAL && chain::run_rest_until_handled(chain, &mut p.state) {
+                    return IrqReturn::Handled;
+                }
+                p.unhandled()
+            })
+        }
     }
 
-    /// Dispatches an interrupt in [`DispatchMode::All`] on a line with other than one routine,
-    /// for [`Dispatch::dispatch_all`]: calls them all, counts, and releases the lock.
+    /// Finishes a dispatch [`Dispatch::dispatch_first_inline`] began: runs `finish` on the data
+    /// and the line's chain, and releases the lock. Out of line, so that the common path keeps
+    /// nothing of it.
     ///
     /// # Safety
     ///
     /// This CPU holds the lock, taken with [`SpinLockIrq::lock_in_handler`], and no reference to
     /// its data lives.
     #[inline(never)]
-    unsafe fn dispatch_all_out_of_line(&self) -> IrqReturn {
+    unsafe fn finish_out_of_line(
+        &self,
+        finish: impl FnOnce(&mut Protected<T>, &mut Chain<T>) -> IrqReturn,
+    ) -> IrqReturn {
         let protected = self.protected();
         // SAFETY: The caller holds the lock and no other reference to the data.
         let p = unsafe { &mut *protected.data_ptr() };
         // SAFETY: By the type invariant `chain` points to the chain of the handler's line, which
         // `p` does not borrow.
         let chain = unsafe { &mut *self.chain.as_ptr() };
-        let handled = chain::run_all(chain, &mut p.state);
-        let result = p.count(handled);
-        // SAFETY: The caller took the lock on this CPU, and `p` is not used again.
-        unsafe { protected.unlock_in_handler() };
-        result
-    }
-
-    /// Counts an interrupt the only routine of the line did not handle, and releases the lock.
-    ///
-    /// # Safety
-    ///
-    /// This CPU holds the lock, taken with [`SpinLockIrq::lock_in_handler`], and no reference to
-    /// its data lives.
-    #[inline(never)]
-    unsafe fn finish_unhandled(&self) -> IrqReturn {
-        let protected = self.protected();
-        // SAFETY: The caller holds the lock and no other reference to the data.
-        let result = unsafe { (*protected.data_ptr()).unhandled() };
-        // SAFETY: The caller took the lock on this CPU, and no reference to the data is left.
-        unsafe { protected.unlock_in_handler() };
-        result
-    }
-
-    /// Continues [`Dispatch::dispatch_normal`], to be called only once the first routine was
-    /// called and did not handle the interrupt, or if there is none: calls the others in order
-    /// until one handles it, counts, and releases the lock.
-    ///
-    /// # Safety
-    ///
-    /// This CPU holds the lock, taken with [`SpinLockIrq::lock_in_handler`], and no reference to
-    /// its data lives.
-    #[inline(never)]
-    unsafe fn dispatch_normal_after_first(&self) -> IrqReturn {
-        let protected = self.protected();
-        // SAFETY: The caller holds the lock and no other reference to the data.
-        let p = unsafe { &mut *protected.data_ptr() };
-        // SAFETY: By the type invariant `chain` points to the chain of the handler's line, which
-        // `p` does not borrow.
-        let chain = unsafe { &mut *self.chain.as_ptr() };
-        let result = if chain::run_rest_until_handled(chain, &mut p.state) {
-            IrqReturn::Handled
-        } else {
-            p.unhandled()
-        };
+        let result = finish(p, chain);
         // SAFETY: The caller took the lock on this CPU, and `p` is not used again.
         unsafe { protected.unlock_in_handler() };
         result
@@ -593,12 +543,9 @@ impl<T: Send, const MODE: u8> Dispatch<T, MODE> {
 impl<T: Send, const MODE: u8> Handler for Dispatch<T, MODE> {
     #[inline(always)]
     fn handle_irq(&self) -> IrqReturn {
-        match MODE {
+        if MODE == NORMAL || MODE == ALL {
             // SAFETY: This is the object's interrupt handler.
-            NORMAL => return unsafe { self.dispatch_normal() },
-            // SAFETY: As above.
-            ALL => return unsafe { self.dispatch_all() },
-            _ => (),
+            return unsafe { self.dispatch_first_inline() };
         }
         let protected = self.protected();
         let message = self.message;

@@ -70,6 +70,18 @@ fn recorder(id: u8, ret: IrqReturn) -> impl FnMut(&mut Trace) -> IrqReturn + Sen
     }
 }
 
+/// A routine that records `id` and handles the interrupt while `handles` is set.
+fn switchable_recorder(
+    id: u8,
+    handles: &Arc<AtomicBool>,
+) -> impl FnMut(&mut Trace) -> IrqReturn + Send {
+    let handles = handles.clone();
+    move |trace| {
+        trace.record(id);
+        IrqReturn::from_handled(handles.load(Ordering::Relaxed))
+    }
+}
+
 /// Polls `done` until it holds: a few spins, then 1 ms sleeps for up to two seconds.
 fn wait_until(mut done: impl FnMut() -> bool) -> bool {
     for _ in 0..1000 {
@@ -307,14 +319,7 @@ fn one_routine_and_more_count_each_outcome(test: &Test) -> Result {
         kunit_expect_eq!(test, sync.statistics(), counted(0, 1));
 
         let last_handles = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
-        let routine_handles = last_handles.clone();
-        sync.register_service_routine(
-            move |trace| {
-                trace.record(1);
-                IrqReturn::from_handled(routine_handles.load(Ordering::Relaxed))
-            },
-            Placement::Last,
-        )?;
+        sync.register_service_routine(switchable_recorder(1, &last_handles), Placement::Last)?;
         // The only routine passes, then handles.
         kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
         kunit_expect_eq!(test, sync.statistics(), counted(0, 2));
@@ -325,14 +330,7 @@ fn one_routine_and_more_count_each_outcome(test: &Test) -> Result {
         // A second routine, first in the chain, registered while connected, which passes: both
         // are called, and the last decides.
         let first_handles = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
-        let routine_handles = first_handles.clone();
-        sync.register_service_routine(
-            move |trace| {
-                trace.record(2);
-                IrqReturn::from_handled(routine_handles.load(Ordering::Relaxed))
-            },
-            Placement::First,
-        )?;
+        sync.register_service_routine(switchable_recorder(2, &first_handles), Placement::First)?;
         kunit_expect!(test, fire_and_wait(&lines, 0, &sync)?);
         kunit_expect_eq!(test, sync.statistics(), counted(2, 2));
         last_handles.store(false, Ordering::Relaxed);
