@@ -10,6 +10,14 @@ packages="linux-source-6.12 qemu-system-x86 alsa-utils libasound2-dev gcc clang 
 	  libelf-dev libssl-dev cpio kmod busybox-static make python3 xz-utils sox gnuplot-nox ethtool"
 bindgen_version=0.69.5
 
+# CONFIG_RUST_INLINE_HELPERS needs the clang and llvm-link of the LLVM major version rustc is
+# built on (LLVM 22 for rustc 1.95): Debian packages clang-22 and llvm-22.
+llvm_major=$(PATH="$HOME/.cargo/bin:$PATH" rustc --version --verbose 2>/dev/null |
+	sed -n 's/^LLVM version: \([0-9]*\).*/\1/p' || true)
+if [ -n "$llvm_major" ]; then
+	packages="$packages clang-$llvm_major llvm-$llvm_major"
+fi
+
 missing=
 for p in $packages; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
