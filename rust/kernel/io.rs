@@ -133,6 +133,19 @@ impl<const SIZE: usize> Io<SIZE> {
         self.maxsize
     }
 
+    /// Returns another handle on the same window.
+    ///
+    /// # Safety
+    ///
+    /// The window must stay mapped for the lifetime of the returned object.
+    pub(crate) unsafe fn duplicate(&self) -> Self {
+        // INVARIANT: The same cookie and size; the caller guarantees the mapping.
+        Self {
+            addr: self.addr,
+            maxsize: self.maxsize,
+        }
+    }
+
     /// Returns the I/O cookie of the window.
     pub(crate) fn addr(&self) -> *mut c_void {
         self.addr as *mut c_void

@@ -37,7 +37,7 @@ mod driver;
 mod id;
 mod irq_vectors;
 
-pub use bar::Bar;
+pub use bar::{Bar, SharedBar};
 pub use driver::{Driver, Module, Registration};
 pub use id::{DeviceId, IdArray, IdTable};
 pub use irq_vectors::{IrqTypes, IrqVectors, VectorKind};

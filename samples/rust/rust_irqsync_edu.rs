@@ -41,7 +41,7 @@ use kernel::{
     new_interrupt_sync_group, new_mutex, pci,
     prelude::*,
     str::CString,
-    sync::{Arc, Mutex},
+    sync::Mutex,
     time::Ktime,
     types::ARef,
     ThisModule,
@@ -133,7 +133,7 @@ struct Events {
     spurious: u64,
 }
 
-type Registers = pci::Bar<{ regs::SIZE }>;
+type Registers = pci::SharedBar<{ regs::SIZE }>;
 
 /// The DPC: completes the DMA transfers the routine acknowledged, in softirq context, outside
 /// the lock, which it takes as process context does. (A driver with requests in flight would
@@ -191,7 +191,7 @@ struct Edu {
     #[pin]
     sync: InterruptSync<Events>,
     vectors: pci::IrqVectors,
-    registers: Arc<Registers>,
+    registers: Registers,
     flags: Flags,
     #[pin]
     operations: Mutex<Operations>,
@@ -490,7 +490,7 @@ impl pci::Driver for EduDriver {
             return Err(ENODEV);
         }
         registers.write32(!0, regs::IRQ_ACK);
-        let registers = Arc::new(registers, GFP_KERNEL)?;
+        let registers = Registers::new(registers, GFP_KERNEL)?;
 
         // The device drives 28 address bits.
         dma::set_mask_and_coherent(pdev.as_ref(), 28)

@@ -5,7 +5,9 @@
 //! C header: [`include/linux/pci.h`](srctree/include/linux/pci.h)
 
 use super::EnabledDevice;
-use crate::{bindings, error::code::*, error::Result, io::Io, str::CStr};
+use crate::{
+    alloc::Flags, bindings, error::code::*, error::Result, io::Io, str::CStr, sync::Arc,
+};
 use core::ops::Deref;
 
 /// A requested and mapped BAR of a PCI function, with at least `SIZE` bytes of registers.
@@ -79,5 +81,71 @@ impl<const SIZE: usize> Drop for Bar<SIZE> {
             bindings::pci_iounmap(self.pdev.as_raw(), self.io.addr() as *mut _);
             bindings::pci_release_region(self.pdev.as_raw(), self.bar);
         }
+    }
+}
+
+/// A [`Bar`] shared by reference counting, whose register accesses do not go through the count.
+///
+/// A clone shares the BAR, which is unmapped and released when the last clone is dropped. Each
+/// clone keeps the mapping's address itself: an interrupt routine that owns one reaches the
+/// registers with one load from its own data, as a C driver does from its device structure, and
+/// not through the shared allocation first.
+///
+/// # Invariants
+///
+/// `io` is a handle on the window of `bar`, which stays mapped as long as `bar` lives.
+///
+/// # Examples
+///
+/// ```no_run
+/// use kernel::{c_str, pci};
+///
+/// fn share(pdev: &pci::Device) -> Result<pci::SharedBar<16>> {
+///     let device = pdev.enable_device()?;
+///     let bar = device.iomap_region::<16>(0, c_str!("example"))?;
+///     let registers = pci::SharedBar::new(bar, GFP_KERNEL)?;
+///     let for_the_routine = registers.clone();
+///     for_the_routine.write32(0, 0x4);
+///     Ok(registers)
+/// }
+/// ```
+pub struct SharedBar<const SIZE: usize = 0> {
+    io: Io<SIZE>,
+    bar: Arc<Bar<SIZE>>,
+}
+
+impl<const SIZE: usize> SharedBar<SIZE> {
+    /// Shares `bar`. Fails with `ENOMEM` only.
+    pub fn new(bar: Bar<SIZE>, flags: Flags) -> Result<Self> {
+        let bar = Arc::new(bar, flags)?;
+        // SAFETY: By the type invariant of `Bar` its window is mapped until it is dropped, and
+        // `bar` is kept beside the handle.
+        let io = unsafe { bar.io.duplicate() };
+        // INVARIANT: `io` is a handle on the window of `bar`.
+        Ok(Self { io, bar })
+    }
+
+    /// Returns the index of the BAR.
+    pub fn index(&self) -> u32 {
+        self.bar.index()
+    }
+}
+
+impl<const SIZE: usize> Clone for SharedBar<SIZE> {
+    fn clone(&self) -> Self {
+        let bar = self.bar.clone();
+        // SAFETY: By the type invariant the window of `bar` is mapped while `bar` lives, and the
+        // clone keeps `bar`.
+        let io = unsafe { self.io.duplicate() };
+        // INVARIANT: `io` is a handle on the window of `bar`.
+        Self { io, bar }
+    }
+}
+
+impl<const SIZE: usize> Deref for SharedBar<SIZE> {
+    type Target = Io<SIZE>;
+
+    fn deref(&self) -> &Io<SIZE> {
+        &self.io
     }
 }
