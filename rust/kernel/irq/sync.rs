@@ -416,11 +416,13 @@ const REPEAT: u8 = 2;
 /// # Invariants
 ///
 /// `sync` points to a pinned [`InterruptSync`] that disconnects, and so drops this handler,
-/// before it is dropped, and `protected` to that object's `shared.protected`. `message` is the
-/// index of a line of it, `chain` points to the chain of that line in `chains` (whose buffer
-/// stays in place), and `MODE` is the object's mode.
+/// before it is dropped, `protected` to that object's `shared.protected`, and `state` to the
+/// `state` of the data of that lock, derived from the lock's data pointer. `message` is the index
+/// of a line of it, `chain` points to the chain of that line in `chains` (whose buffer stays in
+/// place), and `MODE` is the object's mode.
 struct Dispatch<T: Send + 'static, const MODE: u8> {
     protected: NonNull<SpinLockIrq<Protected<T>>>,
+    state: NonNull<T>,
     chain: NonNull<Chain<T>>,
     message: usize,
     sync: NonNull<InterruptSync<T>>,
@@ -464,6 +466,33 @@ impl<T: Send, const MODE: u8> Dispatch<T, MODE> {
         unsafe { protected.as_ref() }
     }
 
+    /// Returns the protected data of the object the handler serves, found from the address of
+    /// its state, read from `self` again at each call as in [`Dispatch::protected_reread`]: the
+    /// state is what a routine is called on, so the one address serves both the data's fields
+    /// and the call, as a C handler's device structure does.
+    ///
+    /// # Safety
+    ///
+    /// This CPU holds the object's lock, taken with [`SpinLockIrq::lock_in_handler`], and no
+    /// other reference to the data lives while the returned one is used.
+    #[inline(always)]
+    unsafe fn data_reread(&self) -> &mut Protected<T> {
+        // SAFETY: `self.state` is a live, aligned field of `self`.
+        let state = unsafe { ptr::read_volatile(&self.state) };
+        // SAFETY: By the type invariant `state` is the `state` field of the object's protected
+        // data, derived from the data's own pointer: stepping back to the start of the data
+        // stays inside it.
+        let data = unsafe {
+            state
+                .as_ptr()
+                .byte_sub(core::mem::offset_of!(Protected<T>, state))
+                .cast::<Protected<T>>()
+        };
+        // SAFETY: The data is valid as long as the handler exists; the caller holds the lock and
+        // no other reference to it.
+        unsafe { &mut *data }
+    }
+
     /// Dispatches an interrupt in [`DispatchMode::Normal`] or [`DispatchMode::All`], shaped for
     /// the common case of a line whose first routine handles it, and, in All mode, is its only
     /// one: that path keeps only `self` in a register across the routine's call, and releases
@@ -481,7 +510,7 @@ impl<T: Send, const MODE: u8> Dispatch<T, MODE> {
         // SAFETY: The lock is held, so by the type invariant of `SpinLockIrq` no one else
         // accesses the data; `p` is not used once the lock is released or the out-of-line path
         // takes over.
-        let p = unsafe { &mut *self.protected_reread().data_ptr() };
+        let p = unsafe { self.data_reread() };
         p.counters.dispatched = p.counters.dispatched.wrapping_add(1);
         // SAFETY: By the type invariant `chain` points to the chain of the handler's line in
         // `p.chains`, which the lock protects and which `p` does not borrow: `p` holds the
@@ -989,11 +1018,17 @@ impl<T: Send + 'static> InterruptSync<T> {
                 Err(EINVAL)
             }
         })?;
+        let data = self.shared.protected.data_ptr();
+        // SAFETY: `data` points to the lock's data, which lives as long as `self`; the field's
+        // address is taken without a reference, keeping the data pointer's provenance.
+        let state = unsafe { NonNull::new_unchecked(ptr::addr_of_mut!((*data).state)) };
         // INVARIANT: By the type invariant `self` is pinned, and `drop` disconnects before it
-        // is dropped; `protected` is its lock, and `chain` the chain of line `message`, whose
-        // vector is never resized. The caller passes the index of a line and the object's mode.
+        // is dropped; `protected` is its lock, `state` the state in the lock's data, and
+        // `chain` the chain of line `message`, whose vector is never resized. The caller passes
+        // the index of a line and the object's mode.
         let handler = Dispatch {
             protected: NonNull::from(&self.shared.protected),
+            state,
             chain,
             message,
             sync: NonNull::from(self),
