@@ -466,31 +466,25 @@ impl<T: Send, const MODE: u8> Dispatch<T, MODE> {
         unsafe { protected.as_ref() }
     }
 
-    /// Returns the protected data of the object the handler serves, found from the address of
-    /// its state, read from `self` again at each call as in [`Dispatch::protected_reread`]: the
-    /// state is what a routine is called on, so the one address serves both the data's fields
-    /// and the call, as a C handler's device structure does.
-    ///
-    /// # Safety
-    ///
-    /// This CPU holds the object's lock, taken with [`SpinLockIrq::lock_in_handler`], and no
-    /// other reference to the data lives while the returned one is used.
+    /// Returns the address of the protected data of the object the handler serves, found from
+    /// the address of its state, read from `self` again at each call as in
+    /// [`Dispatch::protected_reread`]: the state is what a routine is called on, so the one
+    /// address serves both the data's fields and the call, as a C handler's device structure
+    /// does. A CPU holding the lock taken with [`SpinLockIrq::lock_in_handler`] may access the
+    /// data until it releases it.
     #[inline(always)]
-    unsafe fn data_reread(&self) -> &mut Protected<T> {
+    fn data_reread(&self) -> *mut Protected<T> {
         // SAFETY: `self.state` is a live, aligned field of `self`.
         let state = unsafe { ptr::read_volatile(&self.state) };
         // SAFETY: By the type invariant `state` is the `state` field of the object's protected
         // data, derived from the data's own pointer: stepping back to the start of the data
         // stays inside it.
-        let data = unsafe {
+        unsafe {
             state
                 .as_ptr()
                 .byte_sub(core::mem::offset_of!(Protected<T>, state))
                 .cast::<Protected<T>>()
-        };
-        // SAFETY: The data is valid as long as the handler exists; the caller holds the lock and
-        // no other reference to it.
-        unsafe { &mut *data }
+        }
     }
 
     /// Dispatches an interrupt in [`DispatchMode::Normal`] or [`DispatchMode::All`], shaped for
@@ -510,7 +504,7 @@ impl<T: Send, const MODE: u8> Dispatch<T, MODE> {
         // SAFETY: The lock is held, so by the type invariant of `SpinLockIrq` no one else
         // accesses the data; `p` is not used once the lock is released or the out-of-line path
         // takes over.
-        let p = unsafe { self.data_reread() };
+        let p = unsafe { &mut *self.data_reread() };
         p.counters.dispatched = p.counters.dispatched.wrapping_add(1);
         // SAFETY: By the type invariant `chain` points to the chain of the handler's line in
         // `p.chains`, which the lock protects and which `p` does not borrow: `p` holds the

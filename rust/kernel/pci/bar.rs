@@ -5,9 +5,7 @@
 //! C header: [`include/linux/pci.h`](srctree/include/linux/pci.h)
 
 use super::EnabledDevice;
-use crate::{
-    alloc::Flags, bindings, error::code::*, error::Result, io::Io, str::CStr, sync::Arc,
-};
+use crate::{alloc::Flags, bindings, error::code::*, error::Result, io::Io, str::CStr, sync::Arc};
 use core::ops::Deref;
 
 /// A requested and mapped BAR of a PCI function, with at least `SIZE` bytes of registers.
