@@ -28,9 +28,10 @@ KOBJ := $(BUILD)/kernel
 JOBS ?= $(shell nproc)
 
 export PATH := $(HOME)/.cargo/bin:$(PATH)
-# bindgen takes the libclang of the kernel's clang, not the newest one installed (clang-22 is
-# there for CONFIG_RUST_INLINE_HELPERS, the kernel's C stays with Debian's default clang).
-export LIBCLANG_PATH = $(shell llvm-config --libdir 2>/dev/null)
+# bindgen takes the libclang of the kernel's clang (Debian's default), not the newest one
+# installed (clang-22 is there for CONFIG_RUST_INLINE_HELPERS). Expanded when a command runs,
+# once make deps has installed clang.
+export LIBCLANG_PATH = $(abspath $(dir $(realpath $(shell command -v clang)))../lib)
 
 KMAKE = $(MAKE) -s -C $(KSRC) O=$(KOBJ) ARCH=x86_64 LLVM=1 -j$(JOBS)
 FRAGMENTS := configs/base.config configs/debug.config
