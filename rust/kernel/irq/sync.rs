@@ -410,8 +410,8 @@ const REPEAT: u8 = 2;
 /// Its type names the dispatch mode `MODE` ([`NORMAL`], [`ALL`] or [`REPEAT`]), so that the code
 /// of each handler is that mode's dispatch alone, with no test of the mode.
 ///
-/// It keeps the addresses of the object's lock and of its line's chain beside that of the
-/// object, so that its hot path reaches them without going through the object.
+/// It keeps the addresses of the object's lock, of its state and of its line's chain beside that
+/// of the object, so that its hot path reaches them without going through the object.
 ///
 /// # Invariants
 ///
@@ -476,9 +476,10 @@ impl<T: Send, const MODE: u8> Dispatch<T, MODE> {
     fn data_reread(&self) -> *mut Protected<T> {
         // SAFETY: `self.state` is a live, aligned field of `self`.
         let state = unsafe { ptr::read_volatile(&self.state) };
-        // SAFETY: By the type invariant `state` is the `state` field of the object's protected
-        // data, derived from the data's own pointer: stepping back to the start of the data
-        // stays inside it.
+        // SAFETY: By the type invariant `state` points to the `state` field of the object's
+        // protected data, which lives as long as the handler, and was derived from the data's own
+        // pointer: stepping back by the field's offset gives the start of the data, inside the
+        // same allocation and with the provenance of the whole data.
         unsafe {
             state
                 .as_ptr()
@@ -501,9 +502,10 @@ impl<T: Send, const MODE: u8> Dispatch<T, MODE> {
     unsafe fn dispatch_first_inline(&self) -> IrqReturn {
         // SAFETY: The caller runs in the handler; every path below releases the lock once.
         unsafe { self.protected_reread().lock_in_handler() };
-        // SAFETY: The lock is held, so by the type invariant of `SpinLockIrq` no one else
-        // accesses the data; `p` is not used once the lock is released or the out-of-line path
-        // takes over.
+        // SAFETY: By the type invariant of `Dispatch` the data is alive, and `data_reread()`
+        // returns its aligned address. The lock is held, so by the type invariant of
+        // `SpinLockIrq` no one else accesses the data; `p` is not used once the lock is released
+        // or the out-of-line path takes over.
         let p = unsafe { &mut *self.data_reread() };
         p.counters.dispatched = p.counters.dispatched.wrapping_add(1);
         // SAFETY: By the type invariant `chain` points to the chain of the handler's line in
@@ -1014,7 +1016,8 @@ impl<T: Send + 'static> InterruptSync<T> {
         })?;
         let data = self.shared.protected.data_ptr();
         // SAFETY: `data` points to the lock's data, which lives as long as `self`; the field's
-        // address is taken without a reference, keeping the data pointer's provenance.
+        // address is taken without a reference, keeping the data pointer's provenance, and is
+        // not null: it is inside that live data.
         let state = unsafe { NonNull::new_unchecked(ptr::addr_of_mut!((*data).state)) };
         // INVARIANT: By the type invariant `self` is pinned, and `drop` disconnects before it
         // is dropped; `protected` is its lock, `state` the state in the lock's data, and

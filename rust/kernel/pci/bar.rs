@@ -82,12 +82,13 @@ impl<const SIZE: usize> Drop for Bar<SIZE> {
     }
 }
 
-/// A [`Bar`] shared by reference counting, whose register accesses do not go through the count.
+/// A [`Bar`] shared by reference counting, whose register accesses do not go through the shared
+/// allocation.
 ///
 /// A clone shares the BAR, which is unmapped and released when the last clone is dropped. Each
 /// clone keeps the mapping's address itself: an interrupt routine that owns one reaches the
-/// registers with one load from its own data, as a C driver does from its device structure, and
-/// not through the shared allocation first.
+/// registers with one load from its own data, as a C driver does from its device structure,
+/// where through an `Arc<Bar>` it would first load the allocation's address.
 ///
 /// # Invariants
 ///
