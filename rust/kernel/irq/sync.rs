@@ -1021,8 +1021,8 @@ impl<T: Send + 'static> InterruptSync<T> {
         let state = unsafe { NonNull::new_unchecked(ptr::addr_of_mut!((*data).state)) };
         // INVARIANT: By the type invariant `self` is pinned, and `drop` disconnects before it
         // is dropped; `protected` is its lock, `state` the state in the lock's data, and
-        // `chain` the chain of line `message`, whose vector is never resized. The caller passes
-        // the index of a line and the object's mode.
+        // `chain` the chain of line `message`, whose vector's buffer stays in place. The caller
+        // passes the index of a line and the object's mode.
         let handler = Dispatch {
             protected: NonNull::from(&self.shared.protected),
             state,

@@ -116,28 +116,22 @@ pub struct SharedBar<const SIZE: usize = 0> {
 impl<const SIZE: usize> SharedBar<SIZE> {
     /// Shares `bar`. Fails with `ENOMEM` only.
     pub fn new(bar: Bar<SIZE>, flags: Flags) -> Result<Self> {
-        let bar = Arc::new(bar, flags)?;
-        // SAFETY: By the type invariant of `Bar` its window is mapped until it is dropped, and
-        // `bar` is kept beside the handle.
-        let io = unsafe { bar.io.duplicate() };
-        // INVARIANT: `io` is a handle on the window of `bar`.
-        Ok(Self { io, bar })
+        Ok(Self::from_arc(Arc::new(bar, flags)?))
     }
 
-    /// Returns the index of the BAR.
-    pub fn index(&self) -> u32 {
-        self.bar.index()
+    /// Makes a handle that keeps `bar`.
+    fn from_arc(bar: Arc<Bar<SIZE>>) -> Self {
+        // SAFETY: By the type invariant of `Bar` its window is mapped until it is dropped, and
+        // the new value keeps `bar`.
+        let io = unsafe { bar.io.duplicate() };
+        // INVARIANT: `io` is a handle on the window of `bar`.
+        Self { io, bar }
     }
 }
 
 impl<const SIZE: usize> Clone for SharedBar<SIZE> {
     fn clone(&self) -> Self {
-        let bar = self.bar.clone();
-        // SAFETY: By the type invariant the window of `bar` is mapped while `bar` lives, and the
-        // clone keeps `bar`.
-        let io = unsafe { self.io.duplicate() };
-        // INVARIANT: `io` is a handle on the window of `bar`.
-        Self { io, bar }
+        Self::from_arc(self.bar.clone())
     }
 }
 
