@@ -9,11 +9,19 @@
 //!
 //! C header: [`include/linux/skbuff.h`](srctree/include/linux/skbuff.h)
 
-use crate::{bindings, dma::CoherentAllocation, error::code::*, error::Result};
+use crate::{
+    alloc::KBox, bindings, dma::CoherentAllocation, error::code::*, error::Result,
+    types::ForeignOwnable,
+};
 use core::{
+    ffi::c_void,
+    marker::PhantomData,
     ptr::NonNull,
     sync::atomic::{AtomicPtr, Ordering},
 };
+
+pub mod mapping;
+pub use mapping::MappedSkBuff;
 
 /// Where a device must compute and insert the checksum of a frame whose checksum the stack
 /// left to it (`CHECKSUM_PARTIAL`), for devices that announce [`super::device::Features::HW_CSUM`].
@@ -142,6 +150,26 @@ impl SkBuff {
         // SAFETY: `data` points to `skb_headlen()` initialised bytes, which do not change while
         // this object owns the buffer and the returned reference borrows it.
         unsafe { core::slice::from_raw_parts((*skb).data, head_len) }
+    }
+
+    /// Returns the lengths of the frame's page fragments, in order: the bytes of the frame that
+    /// are not in [`SkBuff::data`]. There are at most `MAX_SKB_FRAGS` of them.
+    pub fn fragment_lengths(&self) -> impl Iterator<Item = usize> + '_ {
+        let shared = self.shared_info();
+        // SAFETY: By the type invariant the buffer is valid, so is its shared info, whose
+        // `nr_frags` the stack does not change while this object owns the buffer.
+        let count = usize::from(unsafe { (*shared).nr_frags });
+        (0..count.min(bindings::MAX_SKB_FRAGS as usize)).map(move |i| {
+            // SAFETY: `i` is below `nr_frags`, so `frags[i]` is an initialised fragment, which
+            // stays while `self` is borrowed.
+            unsafe { bindings::skb_frag_size(core::ptr::addr_of!((*shared).frags[i])) as usize }
+        })
+    }
+
+    /// Returns the buffer's shared info, valid while `self` is.
+    fn shared_info(&self) -> *mut bindings::skb_shared_info {
+        // SAFETY: By the type invariant the buffer is valid.
+        unsafe { bindings::skb_shinfo(self.ptr.as_ptr()) }
     }
 
     /// Copies `len` bytes of the frame from byte `start` on, whether the frame is linear or not,
@@ -315,61 +343,96 @@ impl Drop for SkBuff {
     }
 }
 
+/// What a [`SkBuffSlot`] holds: a socket buffer, or a socket buffer mapped for a device.
+///
+/// The trait is sealed: a slot only ever holds an owner of a socket buffer, handed over whole
+/// as one pointer.
+pub trait SlotContent: ForeignOwnable + Send + private::Sealed {}
+
+impl SlotContent for SkBuff {}
+impl private::Sealed for SkBuff {}
+impl SlotContent for KBox<MappedSkBuff> {}
+impl private::Sealed for KBox<MappedSkBuff> {}
+
+mod private {
+    pub trait Sealed {}
+}
+
+impl ForeignOwnable for SkBuff {
+    type Borrowed<'a> = ();
+
+    fn into_foreign(self) -> *const c_void {
+        self.into_raw().cast_const().cast()
+    }
+
+    unsafe fn borrow<'a>(_ptr: *const c_void) -> Self::Borrowed<'a> {}
+
+    unsafe fn from_foreign(ptr: *const c_void) -> Self {
+        // SAFETY: The caller passes a pointer returned by `into_foreign()` and not converted
+        // back yet: a valid buffer, never null, whose ownership `into_foreign()` gave up.
+        unsafe { Self::from_raw(NonNull::new_unchecked(ptr.cast_mut().cast())) }
+    }
+}
+
 /// A place for one socket buffer that any context may fill or empty at any time, such as the
-/// frame a transmit descriptor holds until the device has sent it.
+/// frame a transmit descriptor holds until the device has sent it: the buffer itself, or, for
+/// `SkBuffSlot<KBox<MappedSkBuff>>`, the buffer mapped for the device.
 ///
 /// Filling and emptying are one atomic exchange: each buffer is owned either by the slot or by
 /// whoever put it in or took it out, never by both.
 ///
 /// # Invariants
 ///
-/// `ptr` is null or points to a valid socket buffer that the slot owns.
+/// `ptr` is null or was returned by `T::into_foreign()` and is owned by the slot: it has not
+/// been converted back.
 ///
 /// # Examples
 ///
 /// ```
 /// use kernel::net::skb::SkBuffSlot;
 ///
-/// let slot = SkBuffSlot::new();
+/// let slot: SkBuffSlot = SkBuffSlot::new();
 /// assert!(slot.take().is_none());
 /// ```
-pub struct SkBuffSlot {
-    ptr: AtomicPtr<bindings::sk_buff>,
+pub struct SkBuffSlot<T: SlotContent = SkBuff> {
+    ptr: AtomicPtr<c_void>,
+    _content: PhantomData<T>,
 }
 
-impl SkBuffSlot {
+impl<T: SlotContent> SkBuffSlot<T> {
     /// Creates an empty slot.
     pub const fn new() -> Self {
         // INVARIANT: The slot is empty.
         Self {
             ptr: AtomicPtr::new(core::ptr::null_mut()),
+            _content: PhantomData,
         }
     }
 
-    /// Puts `skb` in the slot, or empties it if `None`, and returns what it held.
-    pub fn replace(&self, skb: Option<SkBuff>) -> Option<SkBuff> {
-        let new = skb.map_or(core::ptr::null_mut(), SkBuff::into_raw);
-        // INVARIANT: `new` is null or a buffer handed over by its owner; the exchange hands
+    /// Puts `content` in the slot, or empties it if `None`, and returns what it held.
+    pub fn replace(&self, content: Option<T>) -> Option<T> {
+        let new = content.map_or(core::ptr::null_mut(), |c| c.into_foreign().cast_mut());
+        // INVARIANT: `new` is null or was just returned by `into_foreign()`; the exchange hands
         // the old one over to the caller.
         let old = self.ptr.swap(new, Ordering::AcqRel);
-        // SAFETY: By the type invariant `old` is null or a valid buffer the slot owned, which
-        // the exchange took out of the slot.
-        NonNull::new(old).map(|ptr| unsafe { SkBuff::from_raw(ptr) })
+        // SAFETY: By the type invariant `old` is null or was returned by `into_foreign()` and
+        // not converted back; the exchange took it out of the slot, so it is converted once.
+        unsafe { T::try_from_foreign(old) }
     }
 
     /// Empties the slot and returns what it held.
-    pub fn take(&self) -> Option<SkBuff> {
+    pub fn take(&self) -> Option<T> {
         self.replace(None)
     }
 }
 
-impl Default for SkBuffSlot {
+impl<T: SlotContent> Default for SkBuffSlot<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl Drop for SkBuffSlot {
+impl<T: SlotContent> Drop for SkBuffSlot<T> {
     fn drop(&mut self) {
         drop(self.take());
     }

@@ -12,7 +12,7 @@ use super::{
     ring::{previous, TX_DESCRIPTORS_PER_FRAME, TX_WAKE_THRESHOLD},
     rx::{Received, RxRing},
     traffic::Traffic,
-    tx::TxRing,
+    tx::{Refused, TxRing},
 };
 use core::sync::atomic::{fence, Ordering};
 use kernel::{
@@ -214,12 +214,12 @@ impl<I: InterruptScheme> Driver for Adapter<I> {
             }
         };
         match self.tx.queue(&self.registers, skb, offload.as_ref()) {
-            Err((e, skb)) if e == EBUSY => {
+            Err(Refused::Full(skb)) => {
                 // Not expected: the queue stops when the ring fills, below.
                 self.stop_queue(dev);
                 return Transmit::Busy(skb);
             }
-            Err(_) => {
+            Err(Refused::Dropped) => {
                 self.tx.dropped.fetch_add(1, Ordering::Relaxed);
             }
             Ok(()) => {}

@@ -4,7 +4,7 @@
 //! and frame buffers that the receive and transmit rings are built on.
 
 use super::{descriptor, regs::Registers};
-use kernel::{dma::CoherentAllocation, pci, prelude::*};
+use kernel::{dma::CoherentAllocation, net::skb::mapping::MAX_SEGMENTS, pci, prelude::*};
 
 /// Descriptors per ring.
 pub(crate) const RING_SIZE: usize = 256;
@@ -15,10 +15,19 @@ pub(crate) const BUFFER_SIZE: usize = 2048;
 pub(crate) const MAX_MTU: u32 = 9000;
 /// The shortest frame on the wire, without its check sequence: shorter ones are padded.
 pub(crate) const MIN_FRAME: usize = 60;
-/// The most buffers a frame to send takes: the stack's largest frame to segment is 64 KiB.
-pub(crate) const TX_BUFFERS_PER_FRAME: usize = 65536 / BUFFER_SIZE;
-/// The most descriptors a frame takes: a context descriptor and a data descriptor per buffer.
-pub(crate) const TX_DESCRIPTORS_PER_FRAME: usize = 1 + TX_BUFFERS_PER_FRAME;
+/// The longest frame to send copied into a buffer rather than mapped: copying a short frame
+/// costs less than mapping it and unmapping it again.
+pub(crate) const TX_COPY_LIMIT: usize = BUFFER_SIZE;
+/// The most bytes a transmit descriptor of a mapped frame points to:
+/// `E1000_MAX_DATA_PER_TXD`.
+pub(crate) const TX_MAX_DATA_PER_DESCRIPTOR: usize = 4096;
+/// The longest frame the stack hands over to segment.
+const TX_MAX_FRAME: usize = 65536;
+/// The most descriptors a frame takes: a context descriptor, then a data descriptor for each
+/// [`TX_MAX_DATA_PER_DESCRIPTOR`] bytes of each of the frame's pieces (its head and page
+/// fragments), a short piece taking one.
+pub(crate) const TX_DESCRIPTORS_PER_FRAME: usize =
+    1 + TX_MAX_FRAME / TX_MAX_DATA_PER_DESCRIPTOR + MAX_SEGMENTS;
 /// Free transmit descriptors from which a stopped queue wakes.
 pub(crate) const TX_WAKE_THRESHOLD: usize = 2 * TX_DESCRIPTORS_PER_FRAME;
 
@@ -85,9 +94,15 @@ impl DescriptorRing {
             .write_from(Self::descriptor_offset(index), context)
     }
 
-    /// Writes descriptor `index`: the address, then the word.
+    /// Writes descriptor `index`, pointing to its own buffer: the address, then the word.
     pub(crate) fn write(&self, index: usize, word: u64) -> Result {
-        let (offset, address) = (Self::descriptor_offset(index), self.buffer_address(index)?);
+        self.write_pointing_to(index, self.buffer_address(index)?, word)
+    }
+
+    /// Writes descriptor `index`, pointing to the device's `address`: the address, then the
+    /// word.
+    pub(crate) fn write_pointing_to(&self, index: usize, address: u64, word: u64) -> Result {
+        let offset = Self::descriptor_offset(index);
         self.descriptors.write(offset, address)?;
         self.descriptors.write(offset + 1, word)
     }

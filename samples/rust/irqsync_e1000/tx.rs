@@ -1,24 +1,45 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The transmit ring: frames copied into the device's buffers by `start_xmit`, and cleaned by
-//! the poll once the device has sent them.
+//! The transmit ring: short frames copied into the device's buffers by `start_xmit`, longer
+//! ones mapped for the device to read, and both cleaned by the poll once the device has sent
+//! them.
 
 use super::{
     descriptor,
     offload::Offload,
     regs::{self, Registers},
     ring::{
-        distance, next, DescriptorRing, BUFFER_SIZE, MIN_FRAME, RING_SIZE, TX_BUFFERS_PER_FRAME,
+        distance, next, DescriptorRing, MIN_FRAME, RING_SIZE, TX_COPY_LIMIT,
+        TX_DESCRIPTORS_PER_FRAME, TX_MAX_DATA_PER_DESCRIPTOR,
     },
     traffic::Traffic,
 };
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use kernel::{
+    device::Device,
     dma,
-    net::skb::{SkBuff, SkBuffSlot},
+    net::skb::{MappedSkBuff, SkBuff, SkBuffSlot},
     pci,
     prelude::*,
+    types::ARef,
 };
+
+/// A frame to send as the device reads it.
+enum TxBuffer {
+    /// Copied into the buffer of its descriptor.
+    Copied(SkBuff),
+    /// Mapped: the device reads it where it is.
+    Mapped(KBox<MappedSkBuff>),
+}
+
+/// Why [`TxRing::queue`] did not queue a frame.
+pub(crate) enum Refused {
+    /// The ring has no room for it: it is given back, to be sent later.
+    Full(SkBuff),
+    /// It cannot be sent, and is freed: it takes too many descriptors, or no memory is left
+    /// to map it.
+    Dropped,
+}
 
 /// A frame handed to the device, kept in the slot of its last descriptor until the device has
 /// sent it, with what it becomes on the wire.
@@ -27,7 +48,8 @@ use kernel::{
 /// release ordering), and the poll empties it after it has seen them (acquire ordering): the
 /// counts are atomics only so that both reach them through shared references.
 struct TxFrame {
-    skb: SkBuffSlot,
+    copied: SkBuffSlot,
+    mapped: SkBuffSlot<KBox<MappedSkBuff>>,
     wire_packets: AtomicU64,
     wire_bytes: AtomicU64,
 }
@@ -35,24 +57,32 @@ struct TxFrame {
 impl TxFrame {
     fn new() -> Self {
         Self {
-            skb: SkBuffSlot::new(),
+            copied: SkBuffSlot::new(),
+            mapped: SkBuffSlot::new(),
             wire_packets: AtomicU64::new(0),
             wire_bytes: AtomicU64::new(0),
         }
     }
 
-    /// Keeps `skb`, which becomes `wire` on the wire, in the slot.
-    fn keep(&self, skb: SkBuff, wire: Traffic) {
+    /// Keeps `buffer`, which becomes `wire` on the wire, in the slot.
+    fn keep(&self, buffer: TxBuffer, wire: Traffic) {
         self.wire_packets.store(wire.packets, Ordering::Relaxed);
         self.wire_bytes.store(wire.bytes, Ordering::Relaxed);
-        // The slot is empty: the poll emptied it with the frame it held before.
-        drop(self.skb.replace(Some(skb)));
+        // The slots are empty: the poll emptied them with the frame they held before.
+        match buffer {
+            TxBuffer::Copied(skb) => drop(self.copied.replace(Some(skb))),
+            TxBuffer::Mapped(mapped) => drop(self.mapped.replace(Some(mapped))),
+        }
     }
 
-    /// Empties the slot: frees its frame and returns what the frame became on the wire; `None`
-    /// if the slot held no frame.
+    /// Empties the slot: unmaps and frees its frame and returns what the frame became on the
+    /// wire; `None` if the slot held no frame.
     fn release(&self) -> Option<Traffic> {
-        drop(self.skb.take()?);
+        let copied = self.copied.take().is_some();
+        let mapped = self.mapped.take().is_some();
+        if !copied && !mapped {
+            return None;
+        }
         Some(Traffic {
             packets: self.wire_packets.swap(0, Ordering::Relaxed),
             bytes: self.wire_bytes.swap(0, Ordering::Relaxed),
@@ -68,13 +98,18 @@ impl TxFrame {
 /// neither runs. The descriptors and buffers are only reached through the DMA allocation's
 /// accessors, so even a broken serialisation could not make Rust references race.
 ///
-/// Frames are copied into the descriptors' buffers. Their socket buffers are still kept, in
-/// the slot of their last descriptor, until the device has sent them, as drivers that map
-/// them do: the stack paces a socket by when its frames are freed (TCP small queues). What a
-/// frame becomes on the wire, its segments and their bytes, is worked out when it is queued
-/// and kept with it, as in the C driver; the poll counts it once the device has sent it.
+/// Frames up to [`TX_COPY_LIMIT`] bytes are copied into their descriptor's buffer; longer ones
+/// are mapped, and their descriptors point into the frame itself, its head and its page
+/// fragments, as the C driver's all do. Either way the socket buffer is kept, in the slot of
+/// the frame's last descriptor, until the device has sent it: the stack paces a socket by
+/// when its frames are freed (TCP small queues), and a mapped frame must stay until the
+/// device has read it. What a frame becomes on the wire, its segments and their bytes, is
+/// worked out when it is queued and kept with it, as in the C driver; the poll counts it once
+/// the device has sent it.
 pub(crate) struct TxRing {
     ring: DescriptorRing,
+    /// The device that frames are mapped for.
+    dev: ARef<Device>,
     /// The frame whose last descriptor each is, until the device has sent it.
     frames: KVec<TxFrame>,
     /// The next descriptor to fill.
@@ -100,6 +135,7 @@ impl TxRing {
         }
         Ok(Self {
             ring: DescriptorRing::new(pdev)?,
+            dev: pdev.as_ref().into(),
             frames,
             next_to_use: AtomicUsize::new(0),
             next_to_clean: AtomicUsize::new(0),
@@ -135,28 +171,44 @@ impl TxRing {
     }
 
     /// Hands `skb` to the device, after a context descriptor if `offload` says one, and keeps
-    /// it until the device has sent it. Gives it back with `EBUSY` if the ring has no room,
-    /// with `EINVAL` if it takes more than [`TX_BUFFERS_PER_FRAME`]. Called by `start_xmit`
-    /// only.
+    /// it until the device has sent it. Called by `start_xmit` only.
     pub(crate) fn queue(
         &self,
         registers: &Registers,
         skb: SkBuff,
         offload: Option<&Offload>,
-    ) -> core::result::Result<(), (Error, SkBuff)> {
-        let last = match self.write_frame(&skb, offload) {
-            Ok(last) => last,
-            Err(e) => return Err((e, skb)),
+    ) -> core::result::Result<(), Refused> {
+        let copied = skb.len() <= TX_COPY_LIMIT;
+        let data_descriptors = if copied {
+            1
+        } else {
+            let pieces = |len: usize| len.div_ceil(TX_MAX_DATA_PER_DESCRIPTOR);
+            pieces(skb.data().len()) + skb.fragment_lengths().map(pieces).sum::<usize>()
         };
+        let descriptors = data_descriptors + usize::from(offload.is_some());
+        if data_descriptors == 0 || descriptors > TX_DESCRIPTORS_PER_FRAME {
+            return Err(Refused::Dropped);
+        }
+        if self.free() < descriptors {
+            return Err(Refused::Full(skb));
+        }
         let (segments, header_len) = offload.map_or((1, 0), |o| (o.segments, o.header_len));
+        let wire = Traffic::on_wire(skb.len(), segments, header_len);
+        let (last, buffer) = if copied {
+            self.write_copied(&skb, offload)
+                .map(|last| (last, TxBuffer::Copied(skb)))
+        } else {
+            self.write_mapped(skb, offload)
+                .map(|(last, mapped)| (last, TxBuffer::Mapped(mapped)))
+        }
+        .map_err(|_| Refused::Dropped)?;
         match offload {
             Some(o) if o.cuts() => self.segmented.fetch_add(1, Ordering::Relaxed),
             Some(_) => self.checksummed.fetch_add(1, Ordering::Relaxed),
             None => 0,
         };
-        let wire = Traffic::on_wire(skb.len(), segments, header_len);
         if let Some(frame) = self.frames.get(last) {
-            frame.keep(skb, wire);
+            frame.keep(buffer, wire);
         }
         // The device must see the descriptors whole before the tail register hands them over:
         // `dma_wmb()` at the end of `e1000_tx_queue()`.
@@ -166,19 +218,9 @@ impl TxRing {
         Ok(())
     }
 
-    /// Writes the descriptors of `skb` from `next_to_use` on, copying it into their buffers,
-    /// a frame shorter than the shortest on the wire padded; returns the index of its last
-    /// descriptor.
-    fn write_frame(&self, skb: &SkBuff, offload: Option<&Offload>) -> Result<usize> {
-        let len = skb.len();
-        let buffers = len.div_ceil(BUFFER_SIZE).max(1);
-        if buffers > TX_BUFFERS_PER_FRAME {
-            return Err(EINVAL);
-        }
-        // At most `1 + TX_BUFFERS_PER_FRAME`, checked above.
-        if self.free() < 1 + buffers {
-            return Err(EBUSY);
-        }
+    /// Writes the context descriptor at `next_to_use` if `offload` says one; returns the index
+    /// of the frame's first data descriptor and the command of its data descriptors.
+    fn start_frame(&self, offload: Option<&Offload>) -> Result<(usize, u64)> {
         let mut index = self.next_to_use.load(Ordering::Relaxed) % RING_SIZE;
         // Every data descriptor reports when it is done, so that `clean` walks them all.
         let mut command = descriptor::TX_CMD_IFCS | descriptor::TX_CMD_RS | descriptor::TX_CMD_IDE;
@@ -187,27 +229,62 @@ impl TxRing {
             index = next(index);
             command |= offload.data_command;
         }
-        for piece in 0..buffers {
-            // Below 64 KiB: `buffers` is at most `TX_BUFFERS_PER_FRAME`.
-            let start = piece * BUFFER_SIZE;
-            let piece_len = len.saturating_sub(start).min(BUFFER_SIZE);
-            let offset = DescriptorRing::buffer_offset(index);
-            skb.copy_to_dma(start, piece_len, &self.ring.buffers, offset)?;
-            if piece + 1 < buffers {
-                self.ring.write(index, command | piece_len as u64)?;
-                index = next(index);
-            } else {
-                // A frame shorter than the shortest on the wire is one piece: pad it.
-                let piece_len = if len < MIN_FRAME {
-                    self.pad_short_frame(offset, len)?
-                } else {
-                    piece_len
-                };
-                self.ring
-                    .write(index, command | descriptor::TX_CMD_EOP | piece_len as u64)?;
+        Ok((index, command))
+    }
+
+    /// Copies `skb`, of at most [`TX_COPY_LIMIT`] bytes, into the buffer of its one data
+    /// descriptor, a frame shorter than the shortest on the wire padded; returns the index of
+    /// that descriptor.
+    fn write_copied(&self, skb: &SkBuff, offload: Option<&Offload>) -> Result<usize> {
+        let (index, command) = self.start_frame(offload)?;
+        let len = skb.len();
+        let offset = DescriptorRing::buffer_offset(index);
+        skb.copy_to_dma(0, len, &self.ring.buffers, offset)?;
+        let len = if len < MIN_FRAME {
+            self.pad_short_frame(offset, len)?
+        } else {
+            len
+        };
+        self.ring
+            .write(index, command | descriptor::TX_CMD_EOP | len as u64)?;
+        Ok(index)
+    }
+
+    /// Maps `skb` and points data descriptors to its pieces, at most
+    /// [`TX_MAX_DATA_PER_DESCRIPTOR`] bytes each; returns the index of the last one and the
+    /// mapped frame, to keep until the device has sent it.
+    fn write_mapped(
+        &self,
+        skb: SkBuff,
+        offload: Option<&Offload>,
+    ) -> Result<(usize, KBox<MappedSkBuff>)> {
+        let mapped = KBox::new(MappedSkBuff::new(&self.dev, skb)?, GFP_ATOMIC)?;
+        let (mut index, command) = self.start_frame(offload)?;
+        let mut chunks = mapped.segments().iter().flat_map(|segment| {
+            (0..segment.len)
+                .step_by(TX_MAX_DATA_PER_DESCRIPTOR)
+                .map(move |start| {
+                    let len = (segment.len - start).min(TX_MAX_DATA_PER_DESCRIPTOR);
+                    (segment.address + start as u64, len)
+                })
+        });
+        let mut chunk = chunks.next().ok_or(EINVAL)?;
+        loop {
+            let (address, len) = chunk;
+            match chunks.next() {
+                Some(following) => {
+                    self.ring
+                        .write_pointing_to(index, address, command | len as u64)?;
+                    index = next(index);
+                    chunk = following;
+                }
+                None => {
+                    let word = command | descriptor::TX_CMD_EOP | len as u64;
+                    self.ring.write_pointing_to(index, address, word)?;
+                    return Ok((index, mapped));
+                }
             }
         }
-        Ok(index)
     }
 
     /// Pads a frame of `len` bytes, shorter than the shortest on the wire, in the buffer at
