@@ -154,6 +154,15 @@ impl Device {
         unsafe { core::ptr::read_volatile(&(*self.as_ptr()).mtu) as usize }
     }
 
+    /// Returns whether all of `features` are on: announced, and not switched off with
+    /// ethtool.
+    pub fn has_features(&self, features: Features) -> bool {
+        // SAFETY: By the type invariant the device is valid; the field is read once. The stack
+        // changes it under the RTNL, while frames may be in flight, as C drivers read it.
+        let on = unsafe { core::ptr::read_volatile(&(*self.as_ptr()).features) };
+        on & features.0 == features.0
+    }
+
     /// Returns whether the interface is in promiscuous mode (`IFF_PROMISC`).
     pub fn is_promiscuous(&self) -> bool {
         self.flags() & bindings::net_device_flags_IFF_PROMISC != 0
@@ -268,6 +277,11 @@ impl Features {
     /// [`super::skb::SkBuff::prepare_segmentation`] says (TCP segmentation offload). Needs
     /// [`Features::SG`] and [`Features::HW_CSUM`].
     pub const TSO: Features = Features(1 << bindings::NETIF_F_TSO_BIT);
+    /// The device verifies the TCP and UDP checksums of the frames it receives: a driver
+    /// marks those it found good with [`super::skb::SkBuff::set_checksum_verified`], so that
+    /// the stack does not sum them again. Drivers check [`Device::has_features`] for it, as
+    /// ethtool may switch it off.
+    pub const RXCSUM: Features = Features(1 << bindings::NETIF_F_RXCSUM_BIT);
 }
 
 impl core::ops::BitOr for Features {

@@ -291,6 +291,22 @@ impl SkBuff {
         }
     }
 
+    /// Tells the stack that the device has verified the frame's TCP or UDP checksum, and its
+    /// IP header checksum, and found them good (`CHECKSUM_UNNECESSARY`), so that the stack
+    /// does not sum the frame again. Only for devices that announce
+    /// [`super::device::Features::RXCSUM`]; a frame whose checksums were not verified, or
+    /// were bad, is left as it is, for the stack to verify.
+    pub fn set_checksum_verified(&mut self) {
+        let skb = self.ptr.as_ptr();
+        // SAFETY: By the type invariant the buffer is valid and owned; its `headers` group
+        // holds `ip_summed`, as in `checksum_request`.
+        unsafe {
+            let headers = core::ptr::addr_of_mut!((*skb).__bindgen_anon_4.__bindgen_anon_1)
+                .cast::<bindings::sk_buff__bindgen_ty_4__bindgen_ty_1>();
+            (*headers).set_ip_summed(bindings::CHECKSUM_UNNECESSARY as u8);
+        }
+    }
+
     /// Computes the checksum the stack left to the device, for a frame the device cannot
     /// checksum; `EINVAL` if that fails.
     pub fn checksum_in_software(&mut self) -> Result {

@@ -18,7 +18,9 @@ use core::sync::atomic::{fence, Ordering};
 use kernel::{
     c_str, dma,
     net::{
-        device::{Device, Driver, MulticastList, Statistics, Transmit, ETH_ALEN, ETH_HLEN},
+        device::{
+            Device, Driver, Features, MulticastList, Statistics, Transmit, ETH_ALEN, ETH_HLEN,
+        },
         ethtool::LinkSettings,
         napi::NapiPoll,
         skb::SkBuff,
@@ -115,9 +117,10 @@ impl<I: InterruptScheme> Adapter<I> {
     /// descriptors back to the device. Returns how many descriptors it used.
     fn receive(&self, dev: &Device, poll: &NapiPoll<'_>) -> usize {
         let max_frame = dev.mtu().saturating_add(ETH_HLEN);
+        let trust_checksums = dev.has_features(Features::RXCSUM);
         let mut work = 0;
         while work < poll.budget() {
-            match self.rx.take(poll, max_frame) {
+            match self.rx.take(poll, max_frame, trust_checksums) {
                 Received::Frame(skb) => poll.receive(skb),
                 Received::Piece | Received::Dropped => {}
                 Received::Nothing => break,
@@ -178,6 +181,9 @@ impl<I: InterruptScheme> Driver for Adapter<I> {
         registers.write32(regs::TIDV_DEFAULT, regs::TIDV);
         registers.write32(regs::TADV_DEFAULT, regs::TADV);
         registers.write32(regs::TIPG_COPPER, regs::TIPG);
+        // The device always verifies checksums; whether the stack trusts it is
+        // `Features::RXCSUM`, which ethtool switches, checked for each frame.
+        registers.write32(regs::RXCSUM_IPOFL | regs::RXCSUM_TUOFL, regs::RXCSUM);
         registers.write32(
             regs::TCTL_EN | regs::TCTL_PSP | regs::TCTL_CT | regs::TCTL_COLD,
             regs::TCTL,

@@ -40,8 +40,29 @@ pub(crate) const CONTEXT_MSS_SHIFT: u32 = 48;
 
 pub(crate) const RX_STATUS_DD: u64 = 1 << 32;
 pub(crate) const RX_STATUS_EOP: u64 = 1 << 33;
+/// The device did not verify the frame's checksums.
+pub(crate) const RX_STATUS_IXSM: u64 = 1 << 34;
+/// The device verified the frame's UDP or TCP checksum: good unless `RX_ERROR_TCPE` says.
+pub(crate) const RX_STATUS_UDPCS: u64 = 1 << 36;
+pub(crate) const RX_STATUS_TCPCS: u64 = 1 << 37;
+/// The TCP or UDP checksum, or the IPv4 header checksum, is bad.
+pub(crate) const RX_ERROR_TCPE: u64 = 1 << 45;
+pub(crate) const RX_ERROR_IPE: u64 = 1 << 46;
 pub(crate) const RX_ERRORS_SHIFT: u32 = 40;
+/// The errors that make a frame bad (`E1000_RXD_ERR_FRAME_ERR_MASK`): CRC, symbol, sequence,
+/// carrier extension and receive data errors. A bad checksum is not one: such frames go to
+/// the stack, which verifies them itself.
+pub(crate) const RX_FRAME_ERRORS: u8 = 0x97;
 pub(crate) const LENGTH_MASK: u64 = 0xffff;
+
+/// Whether a receive descriptor's second word says the device verified the frame's TCP or
+/// UDP checksum and its IPv4 header checksum, if any, and found them good
+/// (`e1000_rx_checksum()`).
+pub(crate) fn rx_checksum_good(word: u64) -> bool {
+    word & RX_STATUS_IXSM == 0
+        && word & (RX_ERROR_TCPE | RX_ERROR_IPE) == 0
+        && word & (RX_STATUS_TCPCS | RX_STATUS_UDPCS) != 0
+}
 
 /// Whether a transmit descriptor's second word is that of a context descriptor.
 pub(crate) fn is_context(word: u64) -> bool {

@@ -29,6 +29,8 @@ pub(crate) const TIDV: usize = 0x3820;
 pub(crate) const TADV: usize = 0x382c;
 /// Missed packets: frames dropped for lack of a receive descriptor (cleared by reading).
 pub(crate) const MPC: usize = 0x4010;
+/// Receive checksum control.
+pub(crate) const RXCSUM: usize = 0x5000;
 pub(crate) const MTA: usize = 0x5200;
 pub(crate) const MTA_COUNT: usize = 128;
 pub(crate) const RAL0: usize = 0x5400;
@@ -54,6 +56,11 @@ pub(crate) const RCTL_MPE: u32 = 1 << 4;
 pub(crate) const RCTL_LPE: u32 = 1 << 5;
 pub(crate) const RCTL_BAM: u32 = 1 << 15;
 pub(crate) const RCTL_SECRC: u32 = 1 << 26;
+
+/// The device verifies IPv4 header checksums, and TCP and UDP checksums, of the frames it
+/// receives, and says so in their descriptors.
+pub(crate) const RXCSUM_IPOFL: u32 = 1 << 8;
+pub(crate) const RXCSUM_TUOFL: u32 = 1 << 9;
 
 pub(crate) const TCTL_EN: u32 = 1 << 1;
 pub(crate) const TCTL_PSP: u32 = 1 << 3;

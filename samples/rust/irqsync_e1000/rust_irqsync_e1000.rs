@@ -98,7 +98,7 @@ impl pci::Driver for E1000Driver {
         builder.set_mtu_range(68, ring::MAX_MTU);
         // Frames in pieces are copied whole; checksums are inserted, and TCP frames cut into
         // segments, by the device.
-        builder.set_features(Features::SG | Features::HW_CSUM | Features::TSO);
+        builder.set_features(Features::SG | Features::HW_CSUM | Features::TSO | Features::RXCSUM);
         let interrupts = SingleLine::new(
             vectors.line(0)?,
             true,

@@ -210,7 +210,7 @@ impl pci::Driver for E1000eDriver {
         // Checksums are inserted by the device; TCP frames are cut into segments by the stack.
         // QEMU 7.2's 82574L cuts a TSO frame into IPv4 fragments rather than TCP segments
         // (`net_tx_pkt_do_sw_fragmentation()`), which is not what the chip puts on the wire.
-        builder.set_features(Features::SG | Features::HW_CSUM);
+        builder.set_features(Features::SG | Features::HW_CSUM | Features::RXCSUM);
         let (interrupts, vectors) = Interrupts::new(&device, &registers, builder.napi())?;
         let description = interrupts.description();
         let registration =

@@ -87,8 +87,14 @@ impl RxRing {
     }
 
     /// Takes the next descriptor the device filled, if any, and its frame if it is good
-    /// (counting it either way). Called by the poll only.
-    pub(crate) fn take(&self, poll: &NapiPoll<'_>, max_frame: usize) -> Received {
+    /// (counting it either way), marked as checksummed if the device found its checksums good
+    /// and `trust_checksums`. Called by the poll only.
+    pub(crate) fn take(
+        &self,
+        poll: &NapiPoll<'_>,
+        max_frame: usize,
+        trust_checksums: bool,
+    ) -> Received {
         let index = self.next.load(Ordering::Relaxed) % RING_SIZE;
         let word = match self.ring.status(index) {
             Ok(word) if word & descriptor::RX_STATUS_DD != 0 => word,
@@ -98,7 +104,12 @@ impl RxRing {
         // buffer must not be read before the done bit was seen: `dma_rmb()` in
         // `e1000_clean_rx_irq()`.
         dma::dma_rmb();
-        let received = self.take_frame(poll, index, word, max_frame);
+        let mut received = self.take_frame(poll, index, word, max_frame);
+        if let Received::Frame(skb) = &mut received {
+            if trust_checksums && descriptor::rx_checksum_good(word) {
+                skb.set_checksum_verified();
+            }
+        }
         if self.ring.write(index, 0).is_err() {
             return Received::Nothing;
         }
@@ -135,7 +146,7 @@ impl RxRing {
         let dropped = if total > max_frame {
             self.length_errors.fetch_add(1, Ordering::Relaxed);
             Some(&self.errors)
-        } else if last && errors != 0 {
+        } else if last && errors & descriptor::RX_FRAME_ERRORS != 0 {
             Some(&self.errors)
         } else {
             None
