@@ -21,7 +21,7 @@ use core::{
 };
 
 pub mod mapping;
-pub use mapping::MappedSkBuff;
+pub use mapping::{MappedSkBuff, ReceiveSkBuff};
 
 /// Where a device must compute and insert the checksum of a frame whose checksum the stack
 /// left to it (`CHECKSUM_PARTIAL`), for devices that announce [`super::device::Features::HW_CSUM`].
@@ -116,6 +116,19 @@ impl SkBuff {
     pub(crate) unsafe fn from_raw(ptr: NonNull<bindings::sk_buff>) -> Self {
         // INVARIANT: The caller hands over a valid buffer it owns.
         Self { ptr }
+    }
+
+    /// Allocates an empty buffer with room for a received frame of up to `len` bytes, after
+    /// the headroom the stack wants in front of one (`NET_SKB_PAD`); `ENOMEM` if memory is
+    /// short. In a NAPI poll, [`super::napi::NapiPoll::alloc_skb`] is cheaper.
+    pub fn alloc_for_receive(len: usize, flags: crate::alloc::Flags) -> Result<Self> {
+        let len = u32::try_from(len).map_err(|_| EINVAL)?;
+        // SAFETY: No device is named: the stack sets it when the frame is received.
+        let skb =
+            unsafe { bindings::__netdev_alloc_skb(core::ptr::null_mut(), len, flags.as_raw()) };
+        let skb = NonNull::new(skb).ok_or(ENOMEM)?;
+        // SAFETY: `skb` is a new buffer that this call owns.
+        Ok(unsafe { Self::from_raw(skb) })
     }
 
     /// Gives up ownership of the buffer without freeing it.
@@ -323,24 +336,6 @@ impl SkBuff {
         Ok(())
     }
 
-    /// Appends the `len` bytes of `src` from `index` on to the frame, as a driver receiving
-    /// into coherent buffers does, with one copy. `ENOSPC` if the buffer has no room for them,
-    /// `EINVAL` if they are not all in `src`; the frame is left as it was then.
-    pub fn put_from_dma(
-        &mut self,
-        src: &CoherentAllocation<u8>,
-        index: usize,
-        len: usize,
-    ) -> Result {
-        let from = src.range_ptr(index, len)?;
-        let len = self.check_tailroom(len)?;
-        // SAFETY: By the type invariant the buffer is valid and owned, and it has room for
-        // `len` more bytes; `from` is valid for reads of `len` bytes of plain DMA memory, read by
-        // C like the device's own accesses.
-        unsafe { bindings::skb_put_data(self.ptr.as_ptr(), from.cast_const().cast(), len) };
-        Ok(())
-    }
-
     fn check_tailroom(&self, len: usize) -> Result<u32> {
         let len = u32::try_from(len).map_err(|_| ENOSPC)?;
         // SAFETY: By the type invariant the buffer is valid.
@@ -348,6 +343,18 @@ impl SkBuff {
             return Err(ENOSPC);
         }
         Ok(len)
+    }
+}
+
+impl SkBuff {
+    /// Frees the buffer of a frame that served its purpose, such as one the device has sent
+    /// (`dev_consume_skb_any()`), in any context. Dropping an [`SkBuff`] frees it as a frame
+    /// dropped (`dev_kfree_skb_any()`), which the stack counts and traces as a loss.
+    pub fn consume(self) {
+        let skb = self.into_raw();
+        // SAFETY: `skb` is a valid buffer whose ownership `into_raw()` gave up;
+        // `dev_kfree_skb_any_reason()` may be called in any context.
+        unsafe { bindings::dev_kfree_skb_any_reason(skb, bindings::skb_drop_reason_SKB_CONSUMED) };
     }
 }
 
@@ -369,6 +376,8 @@ impl SlotContent for SkBuff {}
 impl private::Sealed for SkBuff {}
 impl SlotContent for KBox<MappedSkBuff> {}
 impl private::Sealed for KBox<MappedSkBuff> {}
+impl SlotContent for ReceiveSkBuff {}
+impl private::Sealed for ReceiveSkBuff {}
 
 mod private {
     pub trait Sealed {}
@@ -391,8 +400,8 @@ impl ForeignOwnable for SkBuff {
 }
 
 /// A place for one socket buffer that any context may fill or empty at any time, such as the
-/// frame a transmit descriptor holds until the device has sent it: the buffer itself, or, for
-/// `SkBuffSlot<KBox<MappedSkBuff>>`, the buffer mapped for the device.
+/// frame a transmit descriptor holds until the device has sent it: the buffer itself, or one
+/// mapped for the device (`SkBuffSlot<KBox<MappedSkBuff>>`, `SkBuffSlot<ReceiveSkBuff>`).
 ///
 /// Filling and emptying are one atomic exchange: each buffer is owned either by the slot or by
 /// whoever put it in or took it out, never by both.

@@ -208,6 +208,7 @@ impl<I: InterruptScheme> Driver for Adapter<I> {
         // No poll runs: count what the device sent before it stopped, and drop the rest.
         self.tx.clean();
         self.tx.discard_unsent();
+        self.rx.release_buffers();
         dev.carrier_off();
     }
 

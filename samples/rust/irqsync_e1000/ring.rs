@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Descriptor rings: their sizes, the arithmetic of their indices, and the ring of descriptors
-//! and frame buffers that the receive and transmit rings are built on.
+//! that the receive and transmit rings are built on.
 
 use super::{descriptor, regs::Registers};
 use kernel::{dma::CoherentAllocation, net::skb::mapping::MAX_SEGMENTS, pci, prelude::*};
@@ -49,33 +49,16 @@ pub(crate) fn distance(from: usize, to: usize) -> usize {
     (to % RING_SIZE + RING_SIZE - from % RING_SIZE) % RING_SIZE
 }
 
-/// A descriptor ring and its frame buffers, in coherent DMA memory.
+/// A ring of descriptors, in coherent DMA memory.
 pub(crate) struct DescriptorRing {
     descriptors: CoherentAllocation<u64>,
-    pub(crate) buffers: CoherentAllocation<u8>,
 }
 
 impl DescriptorRing {
     pub(crate) fn new(pdev: &pci::Device) -> Result<Self> {
         let descriptors =
             CoherentAllocation::alloc(pdev.as_ref(), RING_SIZE * descriptor::WORDS, GFP_KERNEL)?;
-        let buffers =
-            CoherentAllocation::alloc(pdev.as_ref(), RING_SIZE * BUFFER_SIZE, GFP_KERNEL)?;
-        Ok(Self {
-            descriptors,
-            buffers,
-        })
-    }
-
-    /// Where the buffer of descriptor `index` starts in `buffers`.
-    pub(crate) fn buffer_offset(index: usize) -> usize {
-        index % RING_SIZE * BUFFER_SIZE
-    }
-
-    /// The device's address of the buffer of descriptor `index`.
-    fn buffer_address(&self, index: usize) -> Result<u64> {
-        let offset = u64::try_from(Self::buffer_offset(index)).map_err(|_| EINVAL)?;
-        self.buffers.dma_handle().checked_add(offset).ok_or(EINVAL)
+        Ok(Self { descriptors })
     }
 
     /// Where descriptor `index` starts in `descriptors`.
@@ -94,14 +77,8 @@ impl DescriptorRing {
             .write_from(Self::descriptor_offset(index), context)
     }
 
-    /// Writes descriptor `index`, pointing to its own buffer: the address, then the word.
-    pub(crate) fn write(&self, index: usize, word: u64) -> Result {
-        self.write_pointing_to(index, self.buffer_address(index)?, word)
-    }
-
-    /// Writes descriptor `index`, pointing to the device's `address`: the address, then the
-    /// word.
-    pub(crate) fn write_pointing_to(&self, index: usize, address: u64, word: u64) -> Result {
+    /// Writes descriptor `index`: the device's address of its buffer, then the word.
+    pub(crate) fn write(&self, index: usize, address: u64, word: u64) -> Result {
         let offset = Self::descriptor_offset(index);
         self.descriptors.write(offset, address)?;
         self.descriptors.write(offset + 1, word)

@@ -1,31 +1,44 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The receive ring: frames the device wrote, copied into socket buffers by the poll.
+//! The receive ring: socket buffers mapped for the device to write frames into, handed to the
+//! stack as they are by the poll.
 
 use super::{
     descriptor,
     regs::{self, Registers},
-    ring::{next, previous, DescriptorRing, RING_SIZE},
+    ring::{next, previous, DescriptorRing, BUFFER_SIZE, RING_SIZE},
     traffic::Traffic,
 };
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use kernel::{
+    device::Device,
     dma,
     net::{
         device::ETH_ALEN,
         napi::NapiPoll,
-        skb::{SkBuff, SkBuffSlot},
+        skb::{ReceiveSkBuff, SkBuff, SkBuffSlot},
     },
     pci,
     prelude::*,
+    types::ARef,
 };
 
 /// The receive ring: emptied by the poll, without a lock.
 ///
 /// Only the poll moves `next`, and NAPI never polls twice at once; `open` resets the ring
-/// while no poll runs. The counters are read by `statistics` at any time.
+/// and `stop` frees its buffers while no poll runs. The counters are read by `statistics` at
+/// any time.
+///
+/// Each descriptor has a socket buffer of [`BUFFER_SIZE`] bytes mapped for the device to
+/// write a frame into, as in the C driver. The poll gives the descriptor a new buffer and
+/// hands the one the device filled to the stack, without copying the frame; if no new buffer
+/// can be had, the frame is dropped and the descriptor keeps its buffer.
 pub(crate) struct RxRing {
     ring: DescriptorRing,
+    /// The device that buffers are mapped for.
+    dev: ARef<Device>,
+    /// The buffer of each descriptor: always one between `reset` and `release_buffers`.
+    buffers: KVec<SkBuffSlot<ReceiveSkBuff>>,
     /// The next descriptor the device fills.
     pub(crate) next: AtomicUsize,
     /// The pieces so far of a frame that spans descriptors, longer than a buffer.
@@ -45,8 +58,14 @@ pub(crate) struct RxRing {
 
 impl RxRing {
     pub(crate) fn new(pdev: &pci::Device) -> Result<Self> {
+        let mut buffers = KVec::with_capacity(RING_SIZE, GFP_KERNEL)?;
+        for _ in 0..RING_SIZE {
+            buffers.push(SkBuffSlot::new(), GFP_KERNEL)?;
+        }
         Ok(Self {
             ring: DescriptorRing::new(pdev)?,
+            dev: pdev.as_ref().into(),
+            buffers,
             next: AtomicUsize::new(0),
             gathering: SkBuffSlot::new(),
             discarding: AtomicBool::new(false),
@@ -68,11 +87,22 @@ impl RxRing {
         }
     }
 
-    /// Gives every descriptor its buffer back and hands all but one to the device; only while
-    /// no poll runs.
+    /// Gives every descriptor a buffer, keeping those it has, and hands all but one to the
+    /// device; only while no poll runs. `ENOMEM` if memory for the buffers is short.
     pub(crate) fn reset(&self, registers: &Registers) -> Result {
-        for index in 0..RING_SIZE {
-            self.ring.write(index, 0)?;
+        for (index, slot) in self.buffers.iter().enumerate() {
+            let buffer = match slot.take() {
+                Some(buffer) => buffer,
+                None => ReceiveSkBuff::new(
+                    &self.dev,
+                    SkBuff::alloc_for_receive(BUFFER_SIZE, GFP_KERNEL)?,
+                    BUFFER_SIZE,
+                )?,
+            };
+            let address = buffer.address();
+            // The slot is empty: taken above.
+            drop(slot.replace(Some(buffer)));
+            self.ring.write(index, address, 0)?;
         }
         self.next.store(0, Ordering::Relaxed);
         drop(self.gathering.take());
@@ -84,6 +114,14 @@ impl RxRing {
         dma::dma_wmb();
         registers.write32(previous(0) as u32, regs::RDT);
         Ok(())
+    }
+
+    /// Frees the buffers, once the device is stopped; only while no poll runs.
+    pub(crate) fn release_buffers(&self) {
+        for slot in self.buffers.iter() {
+            drop(slot.take());
+        }
+        drop(self.gathering.take());
     }
 
     /// Takes the next descriptor the device filled, if any, and its frame if it is good
@@ -104,27 +142,59 @@ impl RxRing {
         // buffer must not be read before the done bit was seen: `dma_rmb()` in
         // `e1000_clean_rx_irq()`.
         dma::dma_rmb();
-        let mut received = self.take_frame(poll, index, word, max_frame);
+        let Some((address, piece)) = self.swap_buffer(poll, index, word) else {
+            return Received::Nothing;
+        };
+        let mut received = self.take_frame(poll, piece, word, max_frame);
         if let Received::Frame(skb) = &mut received {
             if trust_checksums && descriptor::rx_checksum_good(word) {
                 skb.set_checksum_verified();
             }
         }
-        if self.ring.write(index, 0).is_err() {
+        if self.ring.write(index, address, 0).is_err() {
             return Received::Nothing;
         }
         self.next.store(next(index), Ordering::Relaxed);
         received
     }
 
-    /// Takes the piece of a frame in descriptor `index`, whose status word is `word`: a whole
-    /// frame, or a piece of one longer than a buffer (jumbo frames), which is gathered with the
-    /// pieces before it until the last. A frame that is bad, longer than `max_frame` or that
-    /// finds no memory is dropped, and counted once, with the rest of its pieces.
-    fn take_frame(
+    /// Gives descriptor `index`, whose status word is `word`, a new buffer, and returns its
+    /// address and the piece of a frame the device wrote into the old one. If no new buffer
+    /// can be had, the descriptor keeps its buffer, whose address is returned, and the piece
+    /// is lost: `ENOMEM`. `None` if the descriptor has no buffer, which `reset` rules out.
+    fn swap_buffer(
         &self,
         poll: &NapiPoll<'_>,
         index: usize,
+        word: u64,
+    ) -> Option<(u64, Result<SkBuff>)> {
+        let slot = self.buffers.get(index)?;
+        let fresh = poll
+            .alloc_skb(BUFFER_SIZE)
+            .and_then(|skb| ReceiveSkBuff::new(&self.dev, skb, BUFFER_SIZE));
+        let filled = slot.take()?;
+        let (kept, piece) = match fresh {
+            Ok(fresh) => {
+                let length = (word & descriptor::LENGTH_MASK) as usize;
+                (fresh, filled.into_frame(length))
+            }
+            Err(e) => (filled, Err(e)),
+        };
+        let address = kept.address();
+        // The slot is empty: taken above.
+        drop(slot.replace(Some(kept)));
+        Some((address, piece))
+    }
+
+    /// Takes `piece`, the piece of a frame in a descriptor whose status word is `word`: a
+    /// whole frame, or a piece of one longer than a buffer (jumbo frames), which is gathered
+    /// with the pieces before it until the last. A frame that is bad, longer than `max_frame`
+    /// or whose piece or buffer could not be had is dropped, and counted once, with the rest
+    /// of its pieces.
+    fn take_frame(
+        &self,
+        poll: &NapiPoll<'_>,
+        piece: Result<SkBuff>,
         word: u64,
         max_frame: usize,
     ) -> Received {
@@ -153,11 +223,7 @@ impl RxRing {
         };
         let skb = match dropped {
             Some(counter) => Err(counter),
-            None => {
-                let capacity = if last { length } else { max_frame };
-                self.append(poll, gathered, index, length, capacity)
-                    .map_err(|_| &self.dropped)
-            }
+            None => Self::append(poll, gathered, piece, last, max_frame).map_err(|_| &self.dropped),
         };
         let skb = match skb {
             Ok(skb) => skb,
@@ -180,25 +246,23 @@ impl RxRing {
         Received::Frame(skb)
     }
 
-    /// Copies the `length` bytes of descriptor `index` after the pieces `gathered`, or into a
-    /// new buffer of `capacity` bytes if there are none.
+    /// Adds `piece` to the pieces `gathered` before it. A frame in one piece is the piece
+    /// itself, for the stack as the device wrote it; the pieces of a longer one are copied into
+    /// a buffer of `max_frame` bytes.
     fn append(
-        &self,
         poll: &NapiPoll<'_>,
         gathered: Option<SkBuff>,
-        index: usize,
-        length: usize,
-        capacity: usize,
+        piece: Result<SkBuff>,
+        last: bool,
+        max_frame: usize,
     ) -> Result<SkBuff> {
+        let piece = piece?;
         let mut skb = match gathered {
+            None if last => return Ok(piece),
+            None => poll.alloc_skb(max_frame)?,
             Some(skb) => skb,
-            None => poll.alloc_skb(capacity)?,
         };
-        skb.put_from_dma(
-            &self.ring.buffers,
-            DescriptorRing::buffer_offset(index),
-            length,
-        )?;
+        skb.put_data(piece.data())?;
         Ok(skb)
     }
 }

@@ -9,7 +9,7 @@ use super::{
     offload::Offload,
     regs::{self, Registers},
     ring::{
-        distance, next, DescriptorRing, MIN_FRAME, RING_SIZE, TX_COPY_LIMIT,
+        distance, next, DescriptorRing, BUFFER_SIZE, MIN_FRAME, RING_SIZE, TX_COPY_LIMIT,
         TX_DESCRIPTORS_PER_FRAME, TX_MAX_DATA_PER_DESCRIPTOR,
     },
     traffic::Traffic,
@@ -17,7 +17,7 @@ use super::{
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use kernel::{
     device::Device,
-    dma,
+    dma::{self, CoherentAllocation},
     net::skb::{MappedSkBuff, SkBuff, SkBuffSlot},
     pci,
     prelude::*,
@@ -75,13 +75,21 @@ impl TxFrame {
         }
     }
 
-    /// Empties the slot: unmaps and frees its frame and returns what the frame became on the
-    /// wire; `None` if the slot held no frame.
-    fn release(&self) -> Option<Traffic> {
-        let copied = self.copied.take().is_some();
-        let mapped = self.mapped.take().is_some();
-        if !copied && !mapped {
+    /// Empties the slot: unmaps its frame and frees it, as sent if `sent`, else as dropped;
+    /// returns what the frame became on the wire, `None` if the slot held no frame.
+    fn release(&self, sent: bool) -> Option<Traffic> {
+        let copied = self.copied.take();
+        let mapped = self.mapped.take();
+        if copied.is_none() && mapped.is_none() {
             return None;
+        }
+        if sent {
+            if let Some(skb) = copied {
+                skb.consume();
+            }
+            if let Some(mapped) = mapped {
+                KBox::into_inner(mapped).consume();
+            }
         }
         Some(Traffic {
             packets: self.wire_packets.swap(0, Ordering::Relaxed),
@@ -108,6 +116,8 @@ impl TxFrame {
 /// the device has sent it.
 pub(crate) struct TxRing {
     ring: DescriptorRing,
+    /// A buffer of [`BUFFER_SIZE`] bytes for each descriptor, for the frames copied.
+    buffers: CoherentAllocation<u8>,
     /// The device that frames are mapped for.
     dev: ARef<Device>,
     /// The frame whose last descriptor each is, until the device has sent it.
@@ -135,6 +145,7 @@ impl TxRing {
         }
         Ok(Self {
             ring: DescriptorRing::new(pdev)?,
+            buffers: CoherentAllocation::alloc(pdev.as_ref(), RING_SIZE * BUFFER_SIZE, GFP_KERNEL)?,
             dev: pdev.as_ref().into(),
             frames,
             next_to_use: AtomicUsize::new(0),
@@ -151,7 +162,7 @@ impl TxRing {
     /// Empties the ring and programs it; only while neither `start_xmit` nor the poll runs.
     pub(crate) fn reset(&self, registers: &Registers) -> Result {
         for index in 0..RING_SIZE {
-            self.ring.write(index, 0)?;
+            self.ring.write(index, 0, 0)?;
         }
         self.next_to_use.store(0, Ordering::Relaxed);
         self.next_to_clean.store(0, Ordering::Relaxed);
@@ -238,15 +249,20 @@ impl TxRing {
     fn write_copied(&self, skb: &SkBuff, offload: Option<&Offload>) -> Result<usize> {
         let (index, command) = self.start_frame(offload)?;
         let len = skb.len();
-        let offset = DescriptorRing::buffer_offset(index);
-        skb.copy_to_dma(0, len, &self.ring.buffers, offset)?;
+        let offset = index % RING_SIZE * BUFFER_SIZE;
+        skb.copy_to_dma(0, len, &self.buffers, offset)?;
         let len = if len < MIN_FRAME {
             self.pad_short_frame(offset, len)?
         } else {
             len
         };
-        self.ring
-            .write(index, command | descriptor::TX_CMD_EOP | len as u64)?;
+        let address = self
+            .buffers
+            .dma_handle()
+            .checked_add(offset as u64)
+            .ok_or(EINVAL)?;
+        let word = command | descriptor::TX_CMD_EOP | len as u64;
+        self.ring.write(index, address, word)?;
         Ok(index)
     }
 
@@ -273,14 +289,13 @@ impl TxRing {
             let (address, len) = chunk;
             match chunks.next() {
                 Some(following) => {
-                    self.ring
-                        .write_pointing_to(index, address, command | len as u64)?;
+                    self.ring.write(index, address, command | len as u64)?;
                     index = next(index);
                     chunk = following;
                 }
                 None => {
                     let word = command | descriptor::TX_CMD_EOP | len as u64;
-                    self.ring.write_pointing_to(index, address, word)?;
+                    self.ring.write(index, address, word)?;
                     return Ok((index, mapped));
                 }
             }
@@ -293,7 +308,7 @@ impl TxRing {
         let zeros = [0u8; MIN_FRAME];
         let padding = zeros.get(len..).ok_or(EINVAL)?;
         let end = offset.checked_add(len).ok_or(EINVAL)?;
-        self.ring.buffers.write_from(end, padding)?;
+        self.buffers.write_from(end, padding)?;
         Ok(MIN_FRAME)
     }
 
@@ -322,7 +337,8 @@ impl TxRing {
                     // What is kept of the frame is read only after its last descriptor was
                     // seen done: `dma_rmb()` in `e1000_clean_tx_irq()`.
                     dma::dma_rmb();
-                    if let Some(wire) = self.frames.get(index).and_then(TxFrame::release) {
+                    let sent_frame = self.frames.get(index).and_then(|frame| frame.release(true));
+                    if let Some(wire) = sent_frame {
                         sent = sent.plus(wire);
                     }
                     frame_start = next(index);
@@ -342,7 +358,11 @@ impl TxRing {
         let next_to_use = self.next_to_use.load(Ordering::Acquire);
         self.next_to_clean.store(next_to_use, Ordering::Release);
         // Only the slots of frames not sent yet hold one.
-        let unsent = self.frames.iter().filter_map(TxFrame::release).count();
+        let unsent = self
+            .frames
+            .iter()
+            .filter_map(|frame| frame.release(false))
+            .count();
         self.dropped.fetch_add(unsent as u64, Ordering::Relaxed);
     }
 }

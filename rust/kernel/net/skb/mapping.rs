@@ -1,18 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Socket buffers mapped for a device to read: frames sent without copying them.
+//! Socket buffers mapped for a device: frames sent and received without copying them.
 //!
-//! A driver that sends from its own coherent buffers copies every frame into them. One that
-//! maps the frame instead hands the device the addresses of the frame's own memory, its head
-//! and its page fragments, and must keep the frame, unchanged, until the device has read it
-//! and the mappings are undone. [`MappedSkBuff`] owns the frame and its mappings together, so
-//! the frame can be neither freed nor changed while the device may read it, and dropping it
-//! undoes the mappings before it frees the frame, in any context.
+//! A driver that sends from and receives into its own coherent buffers copies every frame. One
+//! that maps socket buffers instead hands the device the addresses of the buffers' own memory,
+//! and must keep each buffer, untouched by the CPU, until the device is done with it and the
+//! mapping is undone. [`MappedSkBuff`] (a frame to send) and [`ReceiveSkBuff`] (an empty buffer
+//! to receive a frame into) own a buffer and its mappings together, so the buffer can be
+//! neither freed nor reached while the device may use it, and dropping them undoes the
+//! mappings before the buffer is freed, in any context.
 //!
 //! C header: [`include/linux/dma-mapping.h`](srctree/include/linux/dma-mapping.h)
 
 use super::SkBuff;
-use crate::{bindings, device::Device, error::code::*, error::Result, types::ARef};
+use crate::{
+    bindings,
+    device::Device,
+    error::code::*,
+    error::Result,
+    types::{ARef, ForeignOwnable},
+};
+use core::{ffi::c_void, ptr::NonNull};
 
 /// The most pieces a socket buffer is in: its head and `MAX_SKB_FRAGS` page fragments.
 pub const MAX_SEGMENTS: usize = 1 + bindings::MAX_SKB_FRAGS as usize;
@@ -135,17 +143,28 @@ impl MappedSkBuff {
     pub fn skb(&self) -> &SkBuff {
         &self.skb
     }
-}
 
-impl Drop for MappedSkBuff {
-    fn drop(&mut self) {
+    /// Undoes the mappings and frees the frame as one that served its purpose, once the device
+    /// has sent it ([`SkBuff::consume`]). Dropping the object frees it as a frame dropped.
+    pub fn consume(self) {
+        let mut this = core::mem::ManuallyDrop::new(self);
+        this.unmap();
+        // SAFETY: `this` is never used again nor dropped: its fields are moved out once, here,
+        // and the mappings are undone.
+        let (dev, skb) = unsafe { (core::ptr::read(&this.dev), core::ptr::read(&this.skb)) };
+        drop(dev);
+        skb.consume();
+    }
+
+    /// Undoes the mappings; the object must not be dropped or used as mapped afterwards.
+    fn unmap(&mut self) {
         let dev = self.dev.as_raw();
         for (i, segment) in self.segments().iter().enumerate() {
             let direction = bindings::dma_data_direction_DMA_TO_DEVICE;
             // SAFETY: By the type invariant `segment` is a mapping for `dev`, made with
             // `dma_map_single()` if it is the head, else with `skb_frag_dma_map()`, whose
-            // counterpart is `dma_unmap_page()`; it is undone once, here, before `skb` is
-            // freed with the object's fields.
+            // counterpart is `dma_unmap_page()`. It is undone once: this is only called by
+            // `drop()` or by `consume()`, which forgets the object, before `skb` is freed.
             unsafe {
                 if i == 0 && self.head_mapped {
                     bindings::dma_unmap_single_attrs(
@@ -159,6 +178,214 @@ impl Drop for MappedSkBuff {
                     bindings::dma_unmap_page_attrs(dev, segment.address, segment.len, direction, 0);
                 }
             }
+        }
+    }
+}
+
+impl Drop for MappedSkBuff {
+    fn drop(&mut self) {
+        self.unmap();
+    }
+}
+
+/// What a [`ReceiveSkBuff`] keeps of its mapping, in its socket buffer's control block.
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct ReceiveMapping {
+    /// The device the room is mapped for, with a reference to it (`ARef::into_raw`).
+    dev: NonNull<Device>,
+    address: bindings::dma_addr_t,
+    capacity: usize,
+}
+
+/// The control block of a socket buffer: 48 bytes that its owner may use. Its type is spelt
+/// out so that the build fails if it ever changes.
+type ControlBlock = [crate::ffi::c_char; 48];
+
+const _: () =
+    assert!(core::mem::size_of::<ReceiveMapping>() <= core::mem::size_of::<ControlBlock>());
+
+/// An empty socket buffer for a device to receive a frame into: room for `capacity` bytes,
+/// mapped for the device to write (`DMA_FROM_DEVICE`).
+///
+/// The device writes a frame at [`ReceiveSkBuff::address`]; [`ReceiveSkBuff::into_frame`]
+/// then undoes the mapping and gives the buffer back with the frame in it, for the stack,
+/// without copying it. Until then the CPU cannot reach the buffer's data: no method reads it.
+/// Dropping the object undoes the mapping and frees the buffer.
+///
+/// The mapping is kept in the buffer's control block (`cb`), which is the driver's until it
+/// hands the buffer to the stack: the object is one pointer, which a [`super::SkBuffSlot`]
+/// holds without an allocation of its own.
+///
+/// # Invariants
+///
+/// `ptr` points to a valid, empty socket buffer that the object owns. Its control block holds
+/// a `ReceiveMapping`: `capacity` bytes of the buffer's room from `data` on, mapped for
+/// `dev` at `address` with `dma_map_single()`, and a reference to `dev`. Nothing else uses the
+/// control block, or reaches the mapped bytes, while the object lives.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{device::Device, net::skb::{ReceiveSkBuff, SkBuff}};
+///
+/// /// Returns a buffer for `dev` to receive a frame of up to 2 KiB into.
+/// fn receive_buffer(dev: &Device) -> Result<ReceiveSkBuff> {
+///     let skb = SkBuff::alloc_for_receive(2048, GFP_KERNEL)?;
+///     // Too short a frame for that much room: refused, nothing mapped.
+///     assert_eq!(ReceiveSkBuff::new(dev, skb, 4096).err(), Some(EINVAL));
+///     ReceiveSkBuff::new(dev, SkBuff::alloc_for_receive(2048, GFP_KERNEL)?, 2048)
+/// }
+/// ```
+pub struct ReceiveSkBuff {
+    ptr: NonNull<bindings::sk_buff>,
+}
+
+// SAFETY: Like a socket buffer, the object and its mapping are not tied to a thread or CPU.
+unsafe impl Send for ReceiveSkBuff {}
+
+// SAFETY: Shared references only read the mapping's address.
+unsafe impl Sync for ReceiveSkBuff {}
+
+impl ReceiveSkBuff {
+    /// Maps `capacity` bytes of the room of `skb`, which must be empty, for `dev` to write a
+    /// frame into. Fails with `EINVAL` if `skb` is not empty or has less room, and with
+    /// `ENOMEM` if the mapping fails; `skb` is freed then.
+    pub fn new(dev: &Device, skb: SkBuff, capacity: usize) -> Result<Self> {
+        if !skb.is_empty() || skb.check_tailroom(capacity).is_err() {
+            return Err(EINVAL);
+        }
+        let raw = skb.ptr.as_ptr();
+        // SAFETY: `dev` is valid, and by the type invariant of `SkBuff` the buffer is valid
+        // and owned, with `capacity` bytes of room from `data` on, checked above: kernel
+        // memory that can be mapped, and that nothing reaches while it is.
+        let address = unsafe {
+            bindings::dma_map_single_attrs(
+                dev.as_raw(),
+                (*raw).data.cast(),
+                capacity,
+                bindings::dma_data_direction_DMA_FROM_DEVICE,
+                0,
+            )
+        };
+        // SAFETY: `dev` is valid; `address` was returned by a mapping for it.
+        if unsafe { bindings::dma_mapping_error(dev.as_raw(), address) } != 0 {
+            return Err(ENOMEM);
+        }
+        let mapping = ReceiveMapping {
+            dev: ARef::into_raw(ARef::<Device>::from(dev)),
+            address,
+            capacity,
+        };
+        // SAFETY: The buffer is valid and owned; its control block is 48 bytes, enough for
+        // the mapping (checked at build time), written unaligned.
+        unsafe { Self::control_block(raw).write_unaligned(mapping) };
+        // INVARIANT: The buffer is empty and owned, the room is mapped, and the control block
+        // holds the mapping and the reference to `dev`; `skb` gives up ownership.
+        Ok(Self {
+            ptr: NonNull::new(skb.into_raw()).ok_or(EINVAL)?,
+        })
+    }
+
+    /// Returns where the mapping is kept in the control block of `skb`.
+    ///
+    /// # Safety
+    ///
+    /// `skb` must point to a valid socket buffer.
+    unsafe fn control_block(skb: *mut bindings::sk_buff) -> *mut ReceiveMapping {
+        // SAFETY: The caller passes a valid buffer.
+        let cb: *mut ControlBlock = unsafe { core::ptr::addr_of_mut!((*skb).cb) };
+        cb.cast()
+    }
+
+    fn mapping(&self) -> ReceiveMapping {
+        // SAFETY: By the type invariant the buffer is valid and its control block holds the
+        // mapping.
+        unsafe { Self::control_block(self.ptr.as_ptr()).read_unaligned() }
+    }
+
+    /// Returns the device's address of the room it may write a frame into.
+    pub fn address(&self) -> u64 {
+        self.mapping().address
+    }
+
+    /// Returns how many bytes the device may write.
+    pub fn capacity(&self) -> usize {
+        self.mapping().capacity
+    }
+
+    /// Undoes the mapping, clears the control block and drops the reference to the device;
+    /// the object must be forgotten or freed without calling this again.
+    fn unmap(&mut self) {
+        let ReceiveMapping {
+            dev,
+            address,
+            capacity,
+        } = self.mapping();
+        // SAFETY: By the type invariant `dev` holds a reference, taken with
+        // `ARef::into_raw()`, that the object owns; it is given back here, once.
+        let dev = unsafe { ARef::from_raw(dev) };
+        // SAFETY: By the type invariant the room is mapped for `dev` at `address` with
+        // `dma_map_single()` for `capacity` bytes, in this direction; it is undone once.
+        unsafe {
+            bindings::dma_unmap_single_attrs(
+                dev.as_raw(),
+                address,
+                capacity,
+                bindings::dma_data_direction_DMA_FROM_DEVICE,
+                0,
+            )
+        };
+        // SAFETY: The buffer is valid; its control block goes back to the stack cleared, as
+        // a new buffer's is.
+        unsafe {
+            Self::control_block(self.ptr.as_ptr()).write_bytes(0, 1);
+        }
+    }
+
+    /// Undoes the mapping and returns the buffer with the `len` bytes the device wrote into
+    /// it, its frame; `EINVAL` if `len` is more than the room mapped, and the buffer is freed.
+    pub fn into_frame(self, len: usize) -> Result<SkBuff> {
+        let mut this = core::mem::ManuallyDrop::new(self);
+        let capacity = this.capacity();
+        this.unmap();
+        // SAFETY: By the type invariant the buffer is valid and owned; `this` is forgotten,
+        // so ownership passes to the new object.
+        let skb = unsafe { SkBuff::from_raw(this.ptr) };
+        if len > capacity {
+            return Err(EINVAL);
+        }
+        // SAFETY: The buffer is valid, owned and empty, with at least `capacity` bytes of
+        // room, now written by the device and no longer mapped.
+        unsafe { bindings::skb_put(skb.ptr.as_ptr(), len as u32) };
+        Ok(skb)
+    }
+}
+
+impl Drop for ReceiveSkBuff {
+    fn drop(&mut self) {
+        self.unmap();
+        // SAFETY: By the type invariant the buffer is valid and owned; it is no longer mapped.
+        drop(unsafe { SkBuff::from_raw(self.ptr) });
+    }
+}
+
+impl ForeignOwnable for ReceiveSkBuff {
+    type Borrowed<'a> = ();
+
+    fn into_foreign(self) -> *const c_void {
+        let this = core::mem::ManuallyDrop::new(self);
+        this.ptr.as_ptr().cast_const().cast()
+    }
+
+    unsafe fn borrow<'a>(_ptr: *const c_void) -> Self::Borrowed<'a> {}
+
+    unsafe fn from_foreign(ptr: *const c_void) -> Self {
+        // INVARIANT: The caller passes a pointer returned by `into_foreign()` and not
+        // converted back yet: the buffer of an object whose ownership it gave up.
+        Self {
+            // SAFETY: Such a pointer is never null.
+            ptr: unsafe { NonNull::new_unchecked(ptr.cast_mut().cast()) },
         }
     }
 }
