@@ -339,11 +339,12 @@ net_run() {
 	check_log "$logs/$name-b.log"
 }
 
-# Fails on any report of a kernel bug, warning, lockdep splat, KASAN report, atomic sleep or
-# stall in a console log.
+# Fails on any report of a kernel bug, warning, lockdep splat, KASAN report, atomic sleep,
+# stall or DMA mapping left behind (CONFIG_DMA_API_DEBUG: its other reports are warnings) in a
+# console log.
 check_log() {
 	local log=$1 prefix=${2:-} bad
-	bad=$(grep -E 'BUG:|WARNING:|Oops|Kernel panic|kernel BUG|general protection|KASAN|UBSAN|possible recursive locking|circular locking|inconsistent lock state|lockdep|sleeping function called from invalid context|scheduling while atomic|Call Trace:|nobody cared|rcu.*stall|hung_task|soft lockup' "$log" \
+	bad=$(grep -E 'BUG:|WARNING:|Oops|Kernel panic|kernel BUG|general protection|KASAN|UBSAN|possible recursive locking|circular locking|inconsistent lock state|lockdep|sleeping function called from invalid context|scheduling while atomic|Call Trace:|nobody cared|rcu.*stall|hung_task|soft lockup|pending DMA allocations' "$log" \
 		| grep -v -E 'RCU lockdep checking is enabled|lockdep: ' )
 	if [ -z "$bad" ]; then
 		record PASS "${prefix}kernel_log_clean:$(basename "$log")"
