@@ -282,9 +282,9 @@ impl ReceiveSkBuff {
         unsafe { Self::control_block(raw).write_unaligned(mapping) };
         // INVARIANT: The buffer is empty and owned, the room is mapped, and the control block
         // holds the mapping and the reference to `dev`; `skb` gives up ownership.
-        Ok(Self {
-            ptr: NonNull::new(skb.into_raw()).ok_or(EINVAL)?,
-        })
+        let ptr = skb.ptr;
+        core::mem::forget(skb);
+        Ok(Self { ptr })
     }
 
     /// Returns where the mapping is kept in the control block of `skb`.
