@@ -248,17 +248,19 @@ unsafe impl Send for ReceiveSkBuff {}
 unsafe impl Sync for ReceiveSkBuff {}
 
 impl ReceiveSkBuff {
-    /// Maps `capacity` bytes of the room of `skb`, which must be empty, for `dev` to write a
-    /// frame into. Fails with `EINVAL` if `skb` is not empty or has less room, and with
-    /// `ENOMEM` if the mapping fails; `skb` is freed then.
+    /// Maps `capacity` bytes of the room of `skb`, which must be empty and not share its data
+    /// with a clone, for `dev` to write a frame into. Fails with `EINVAL` if `skb` is not empty,
+    /// is a clone or has less room, and with `ENOMEM` if the mapping fails; `skb` is freed then.
     pub fn new(dev: &Device, skb: SkBuff, capacity: usize) -> Result<Self> {
-        if !skb.is_empty() || skb.check_tailroom(capacity).is_err() {
+        let raw = skb.ptr.as_ptr();
+        // SAFETY: By the type invariant of `SkBuff` the buffer is valid.
+        let cloned = unsafe { (*raw).cloned() } != 0;
+        if cloned || !skb.is_empty() || skb.check_tailroom(capacity).is_err() {
             return Err(EINVAL);
         }
-        let raw = skb.ptr.as_ptr();
         // SAFETY: `dev` is valid, and by the type invariant of `SkBuff` the buffer is valid
-        // and owned, with `capacity` bytes of room from `data` on, checked above: kernel
-        // memory that can be mapped, and that nothing reaches while it is.
+        // and owned, not a clone, with `capacity` bytes of room from `data` on, checked above:
+        // kernel memory that can be mapped, and that nothing else reaches while it is.
         let address = unsafe {
             bindings::dma_map_single_attrs(
                 dev.as_raw(),
