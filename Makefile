@@ -9,13 +9,15 @@
 #   make bench    build a kernel without debug options, then count the instructions InterruptSync
 #                 and the samples take against C baselines, each pair in one boot (build/bench.txt,
 #                 plotted in build/bench.png)
+#   make profile  where the instructions of make bench's TCP stream go, function by function,
+#                 Rust sample against C driver (NIC=e1000 or e1000e; build/profile/NIC.txt)
 #   make patches  export the overlay as a git format-patch series against Linux 6.12 in
 #                 build/patches (new files included), as make check applies and checks it
 #   make kernel   only build (kernel-variant: the KASAN, KMEMLEAK and PREEMPT_RT kernel)
 #   make oot      build the out-of-tree module in out-of-tree/ against the built kernel
 #   make clean    remove build/
 #
-# Variables: JOBS (parallel jobs, default: all cores).
+# Variables: JOBS (parallel jobs, default: all cores); NIC (make profile, default e1000).
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -47,7 +49,7 @@ KMAKE_VARIANT = $(MAKE) -s -C $(KSRC) O=$(KVARIANT) ARCH=x86_64 LLVM=1 -j$(JOBS)
 VARIANT_FRAGMENTS := configs/base.config configs/variant.config
 
 .PHONY: help deps source overlay config kernel kernel-bench kernel-variant oot initramfs run \
-	check bench patches clean
+	check bench profile patches clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -139,6 +141,10 @@ check: kernel kernel-variant
 
 bench: kernel-bench
 	@scripts/bench.sh
+
+NIC ?= e1000
+profile: kernel-bench
+	@scripts/profile.sh $(NIC)
 
 # The overlay as one git format-patch series against Linux 6.12, new files included.
 patches: source

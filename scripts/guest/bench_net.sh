@@ -96,11 +96,32 @@ bulk_run() {
 	echo $(((end - start) / BULK_MIB))
 }
 
+# make profile (irqsync.profile=rust or c): one driver, the TCP stream only, between two
+# `sync`s, which the instruction-counting plugin takes as the start and the end; then the
+# driver's symbols, to name its code.
+profile() {
+	local name=$NIC
+	[ "$1" = rust ] && name=$DRIVER
+	drivers_up /modules/$name.ko || { echo "irqsync-profile: $name did not come up"; exit 1; }
+	sync
+	mib=$(bulk_run)
+	sync
+	echo "irqsync-profile: $1 ${NIC}_tcp_mib $mib"
+	grep "\[$name\]" /proc/kallsyms | sed 's/^/irqsync-profile-symbol: /'
+}
+
 insmod /modules/pktgen.ko || { echo "irqsync-bench: no pktgen, expected one"; exit 1; }
 [ -f /modules/$NIC.ko ] || { echo "irqsync-bench: no C $NIC module, expected one"; exit 1; }
 unshare -n sleep 100000 &
 namespace=$!
 sleep 1
+
+side=$(sed -n 's/.*irqsync\.profile=\([a-z]*\).*/\1/p' /proc/cmdline)
+if [ -n "$side" ]; then
+	profile "$side"
+	kill $namespace
+	exit 0
+fi
 
 for round in 1 2; do
 	sides="rust c"
