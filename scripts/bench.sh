@@ -26,18 +26,9 @@ step() {
 	echo "  BENCH   $*"
 }
 
-# The C e1000 and e1000e drivers are built for the benchmark only, as external modules, and
-# are only in the benchmark's initramfs.
-for driver in e1000 e1000e; do
-	"$repo/scripts/build-e1000-baseline.sh" "$build/linux" "$kbench" "$build/$driver-baseline" \
-		"$driver" > "$logs/$driver-baseline-build.log" 2>&1 ||
-		{ echo "bench: the C $driver baseline did not build, see $logs/$driver-baseline-build.log" >&2
-		  exit 1; }
-done
 mkdir -p "$build/sounds"
 python3 "$repo/scripts/audio.py" generate "$build/sounds"
-"$repo/scripts/mkinitramfs.sh" "$kbench" "$IRQSYNC_INITRD" "$build/e1000-baseline/e1000.ko" \
-	"$build/e1000e-baseline/e1000e.ko"
+"$repo/scripts/bench-initramfs.sh" "$IRQSYNC_INITRD" || exit 1
 
 step "counted: InterruptSync and edu round trips, C and Rust ($logs/bench.log)"
 "$repo/scripts/boot.sh" --mode bench --log "$logs/bench.log" --timeout 900 --quiet --icount -- \

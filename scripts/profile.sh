@@ -26,16 +26,9 @@ logs=$build/logs
 out=$build/profile
 mkdir -p "$out" "$logs"
 
-for driver in e1000 e1000e; do
-	"$repo/scripts/build-e1000-baseline.sh" "$build/linux" "$kbench" "$build/$driver-baseline" \
-		"$driver" > "$logs/$driver-baseline-build.log" 2>&1 ||
-		{ echo "profile: the C $driver baseline did not build, see $logs/$driver-baseline-build.log" >&2
-		  exit 1; }
-done
+"$repo/scripts/bench-initramfs.sh" "$out/initramfs.cpio.gz"
 gcc -shared -fPIC -O2 -Wall -fvisibility=hidden -o "$out/tb_count.so" \
 	"$repo/scripts/qemu-plugins/tb_count.c"
-"$repo/scripts/mkinitramfs.sh" "$kbench" "$out/initramfs.cpio.gz" \
-	"$build/e1000-baseline/e1000.ko" "$build/e1000e-baseline/e1000e.ko" > "$logs/profile-initramfs.log" 2>&1
 marker=$(awk '$3 == "ksys_sync" { print $1 }' "$kbench/System.map")
 [ -n "$marker" ] || { echo "profile: no ksys_sync in $kbench/System.map" >&2; exit 1; }
 
