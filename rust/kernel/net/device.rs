@@ -131,12 +131,14 @@ impl Device {
     /// # Safety
     ///
     /// `ptr` must point to a valid net device that outlives the returned reference.
+    #[inline]
     pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
         // SAFETY: `Device` is a transparent wrapper of the structure, valid for `'a` by the
         // safety requirements.
         unsafe { &*ptr.cast() }
     }
 
+    #[inline]
     pub(crate) fn as_ptr(&self) -> *mut bindings::net_device {
         self.0.get()
     }
@@ -149,6 +151,7 @@ impl Device {
     }
 
     /// Returns the device's MTU: the longest payload of a frame, without its Ethernet header.
+    #[inline]
     pub fn mtu(&self) -> usize {
         // SAFETY: By the type invariant the device is valid; the field is read once.
         unsafe { core::ptr::read_volatile(&(*self.as_ptr()).mtu) as usize }
@@ -156,6 +159,7 @@ impl Device {
 
     /// Returns whether all of `features` are on: announced, and not switched off with
     /// ethtool.
+    #[inline]
     pub fn has_features(&self, features: Features) -> bool {
         // SAFETY: By the type invariant the device is valid; the field is read once. The stack
         // changes it under the RTNL, while frames may be in flight, as C drivers read it.
@@ -197,18 +201,21 @@ impl Device {
     }
 
     /// Stops the transmit queue: [`Driver::start_xmit`] is not called until it is woken.
+    #[inline]
     pub fn stop_queue(&self) {
         // SAFETY: By the type invariant the device is valid.
         unsafe { bindings::netif_stop_queue(self.as_ptr()) };
     }
 
     /// Wakes the transmit queue after [`Device::stop_queue`], if the device is up.
+    #[inline]
     pub fn wake_queue(&self) {
         // SAFETY: By the type invariant the device is valid.
         unsafe { bindings::netif_wake_queue(self.as_ptr()) };
     }
 
     /// Returns whether the transmit queue is stopped.
+    #[inline]
     pub fn queue_stopped(&self) -> bool {
         // SAFETY: By the type invariant the device is valid.
         unsafe { bindings::netif_queue_stopped(self.as_ptr()) }

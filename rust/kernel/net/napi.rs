@@ -68,6 +68,7 @@ impl Napi {
         })
     }
 
+    #[inline]
     pub(crate) fn as_ptr(&self) -> *mut bindings::napi_struct {
         self.napi.get()
     }
@@ -75,6 +76,7 @@ impl Napi {
     /// Schedules a poll of the context, unless one is already scheduled or the device is
     /// down. Callable from any context, interrupt routines included. Returns whether this call
     /// scheduled it.
+    #[inline]
     pub fn schedule(&self) -> bool {
         // SAFETY: By the type invariant `napi` was added to a device; a context that is not
         // enabled is left alone.
@@ -121,6 +123,7 @@ pub struct NapiPoll<'a> {
 }
 
 impl<'a> NapiPoll<'a> {
+    #[inline]
     pub(crate) fn new(napi: &'a Napi, dev: &'a Device, budget: usize) -> Self {
         Self {
             napi,
@@ -131,17 +134,20 @@ impl<'a> NapiPoll<'a> {
     }
 
     /// Returns how many frames the poll may receive.
+    #[inline]
     pub fn budget(&self) -> usize {
         self.budget
     }
 
     /// Returns what the driver told [`NapiPoll::complete_done`], if it completed.
+    #[inline]
     pub(crate) fn completed(&self) -> Option<usize> {
         self.completed
     }
 
     /// Allocates a buffer for a received frame of up to `len` bytes; `ENOMEM` if memory is
     /// short.
+    #[inline]
     pub fn alloc_skb(&self, len: usize) -> Result<SkBuff> {
         let len = u32::try_from(len).map_err(|_| EINVAL)?;
         // SAFETY: The context is valid and being polled, which is where `napi_alloc_skb()` is
@@ -153,6 +159,7 @@ impl<'a> NapiPoll<'a> {
     }
 
     /// Hands a received Ethernet frame to the stack.
+    #[inline]
     pub fn receive(&self, skb: SkBuff) {
         let skb = skb.into_raw();
         // SAFETY: `skb` is a valid buffer whose ownership passes to the stack, with its
@@ -171,6 +178,7 @@ impl<'a> NapiPoll<'a> {
     /// the context stops being polled. Returns `true` if the driver should now unmask its
     /// interrupts: `false` if the poll used its whole budget (it will be polled again), if it
     /// already completed, or if the stack keeps polling (busy polling).
+    #[inline]
     pub fn complete_done(&mut self, work_done: usize) -> bool {
         if self.completed.is_some() || work_done >= self.budget {
             return false;

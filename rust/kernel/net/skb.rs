@@ -56,11 +56,13 @@ pub struct Segmentation {
 
 impl Segmentation {
     /// Where the IPv4 header checksum is, from the start of the frame.
+    #[inline]
     pub fn ip_checksum_offset(&self) -> usize {
         self.network_offset + IPV4_CHECKSUM
     }
 
     /// Where the TCP checksum is, from the start of the frame.
+    #[inline]
     pub fn tcp_checksum_offset(&self) -> usize {
         self.transport_offset + TCP_CHECKSUM
     }
@@ -80,6 +82,7 @@ const TCP_CHECKSUM: usize = 16;
 
 /// Returns the ones' complement sum, folded to 16 bits, of the TCP pseudo-header of IPv4
 /// addresses `addresses` (source, then destination, 8 bytes) with a length of zero.
+#[inline]
 fn tcp_pseudo_header_sum(addresses: &[u8]) -> u16 {
     let mut sum: u32 = bindings::IPPROTO_TCP;
     for word in addresses.chunks_exact(2) {
@@ -113,6 +116,7 @@ impl SkBuff {
     /// # Safety
     ///
     /// `ptr` must point to a valid socket buffer that the caller owns and hands over.
+    #[inline]
     pub(crate) unsafe fn from_raw(ptr: NonNull<bindings::sk_buff>) -> Self {
         // INVARIANT: The caller hands over a valid buffer it owns.
         Self { ptr }
@@ -132,6 +136,7 @@ impl SkBuff {
     }
 
     /// Gives up ownership of the buffer without freeing it.
+    #[inline]
     pub(crate) fn into_raw(self) -> *mut bindings::sk_buff {
         let ptr = self.ptr.as_ptr();
         core::mem::forget(self);
@@ -139,23 +144,27 @@ impl SkBuff {
     }
 
     /// Returns the length of the frame, in bytes.
+    #[inline]
     pub fn len(&self) -> usize {
         // SAFETY: By the type invariant `ptr` is valid.
         unsafe { (*self.ptr.as_ptr()).len as usize }
     }
 
     /// Returns whether the frame is empty.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Returns whether all of the frame is in [`SkBuff::data`]: drivers that do not announce
     /// scatter-gather (`NETIF_F_SG`) only ever get such frames.
+    #[inline]
     pub fn is_linear(&self) -> bool {
         self.data().len() == self.len()
     }
 
     /// Returns the bytes of the frame in the buffer's head: all of them if it is linear.
+    #[inline]
     pub fn data(&self) -> &[u8] {
         let skb = self.ptr.as_ptr();
         // SAFETY: By the type invariant `skb` is valid.
@@ -167,6 +176,7 @@ impl SkBuff {
 
     /// Returns the lengths of the frame's page fragments, in order: the bytes of the frame that
     /// are not in [`SkBuff::data`]. There are at most `MAX_SKB_FRAGS` of them.
+    #[inline]
     pub fn fragment_lengths(&self) -> impl Iterator<Item = usize> + '_ {
         let shared = self.shared_info();
         // SAFETY: By the type invariant the buffer is valid, so is its shared info, whose
@@ -180,6 +190,7 @@ impl SkBuff {
     }
 
     /// Returns the buffer's shared info, valid while `self` is.
+    #[inline]
     fn shared_info(&self) -> *mut bindings::skb_shared_info {
         // SAFETY: By the type invariant the buffer is valid.
         unsafe { bindings::skb_shinfo(self.ptr.as_ptr()) }
@@ -187,6 +198,7 @@ impl SkBuff {
 
     /// Copies `len` bytes of the frame from byte `start` on, whether the frame is linear or not,
     /// into `dst` from `index` on; `EINVAL` if they are not all in the frame or do not fit.
+    #[inline]
     pub fn copy_to_dma(
         &self,
         start: usize,
@@ -215,6 +227,7 @@ impl SkBuff {
     /// the pseudo-header without a length: the device fills them in for each segment. Fails
     /// with `ENOMEM` if the headers are shared and cannot be copied, and with `EINVAL` for a
     /// frame that is not TCP over IPv4.
+    #[inline]
     pub fn prepare_segmentation(&mut self) -> Result<Option<Segmentation>> {
         let skb = self.ptr.as_ptr();
         // SAFETY: By the type invariant the buffer is valid, so is its shared info.
@@ -276,6 +289,7 @@ impl SkBuff {
     /// Returns how many frames the stack counts this one as (`gso_segs`): for a frame left to
     /// the device to cut into segments, the segments it becomes on the wire, as a driver counts
     /// them once sent; 0 or 1 for other frames.
+    #[inline]
     pub fn gso_segs(&self) -> u16 {
         // SAFETY: By the type invariant the buffer is valid, so is its shared info. The stack
         // sets `gso_segs` before it hands the frame over and leaves it alone while this object
@@ -285,6 +299,7 @@ impl SkBuff {
 
     /// Returns where the device must insert the frame's checksum, if the stack left it to the
     /// device.
+    #[inline]
     pub fn checksum_request(&self) -> Option<ChecksumRequest> {
         let skb = self.ptr.as_ptr();
         // SAFETY: By the type invariant the buffer is valid; its `headers` group, which
@@ -309,6 +324,7 @@ impl SkBuff {
     /// does not sum the frame again. Only for devices that announce
     /// [`super::device::Features::RXCSUM`]; a frame whose checksums were not verified, or
     /// were bad, is left as it is, for the stack to verify.
+    #[inline]
     pub fn set_checksum_verified(&mut self) {
         let skb = self.ptr.as_ptr();
         // SAFETY: By the type invariant the buffer is valid and owned; its `headers` group
@@ -328,6 +344,7 @@ impl SkBuff {
     }
 
     /// Appends `bytes` to the frame; `ENOSPC` if the buffer has no room for them.
+    #[inline]
     pub fn put_data(&mut self, bytes: &[u8]) -> Result {
         let len = self.check_tailroom(bytes.len())?;
         // SAFETY: By the type invariant the buffer is valid and owned, and it has room for
@@ -336,6 +353,7 @@ impl SkBuff {
         Ok(())
     }
 
+    #[inline]
     fn check_tailroom(&self, len: usize) -> Result<u32> {
         let len = u32::try_from(len).map_err(|_| ENOSPC)?;
         // SAFETY: By the type invariant the buffer is valid.
@@ -350,6 +368,7 @@ impl SkBuff {
     /// Frees the buffer of a frame that served its purpose, such as one the device has sent
     /// (`dev_consume_skb_any()`), in any context. Dropping an [`SkBuff`] frees it as a frame
     /// dropped (`dev_kfree_skb_any()`), which the stack counts and traces as a loss.
+    #[inline]
     pub fn consume(self) {
         let skb = self.into_raw();
         // SAFETY: `skb` is a valid buffer whose ownership `into_raw()` gave up;
@@ -359,6 +378,7 @@ impl SkBuff {
 }
 
 impl Drop for SkBuff {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: By the type invariant the buffer is valid and owned by this object;
         // `dev_kfree_skb_any()` may be called in any context.
@@ -386,12 +406,15 @@ mod private {
 impl ForeignOwnable for SkBuff {
     type Borrowed<'a> = ();
 
+    #[inline]
     fn into_foreign(self) -> *const c_void {
         self.into_raw().cast_const().cast()
     }
 
+    #[inline]
     unsafe fn borrow<'a>(_ptr: *const c_void) -> Self::Borrowed<'a> {}
 
+    #[inline]
     unsafe fn from_foreign(ptr: *const c_void) -> Self {
         // SAFETY: The caller passes a pointer returned by `into_foreign()` and not converted
         // back yet: a valid buffer, never null, whose ownership `into_foreign()` gave up.
@@ -435,6 +458,7 @@ impl<T: SlotContent> SkBuffSlot<T> {
     }
 
     /// Puts `content` in the slot, or empties it if `None`, and returns what it held.
+    #[inline]
     pub fn replace(&self, content: Option<T>) -> Option<T> {
         let new = content.map_or(core::ptr::null_mut(), |c| c.into_foreign().cast_mut());
         // INVARIANT: `new` is null or was just returned by `into_foreign()`; the exchange hands
@@ -446,6 +470,7 @@ impl<T: SlotContent> SkBuffSlot<T> {
     }
 
     /// Empties the slot and returns what it held.
+    #[inline]
     pub fn take(&self) -> Option<T> {
         self.replace(None)
     }

@@ -68,6 +68,7 @@ pub struct MappedSkBuff {
 impl MappedSkBuff {
     /// Maps `skb` for `dev` to read. On failure, with `ENOMEM` if a piece cannot be mapped, the
     /// pieces mapped so far are unmapped again and `skb` is freed.
+    #[inline]
     pub fn new(dev: &Device, skb: SkBuff) -> Result<Self> {
         let mut mapped = Self {
             dev: dev.into(),
@@ -122,6 +123,7 @@ impl MappedSkBuff {
     }
 
     /// Records the mapping at `address` of `len` bytes, the next piece; `ENOMEM` if it failed.
+    #[inline]
     fn push(&mut self, address: bindings::dma_addr_t, len: usize) -> Result {
         // SAFETY: `dev` is valid; `address` was returned by a mapping for it.
         if unsafe { bindings::dma_mapping_error(self.dev.as_raw(), address) } != 0 {
@@ -135,17 +137,20 @@ impl MappedSkBuff {
     }
 
     /// Returns the pieces of the frame, in order, where the device reads them.
+    #[inline]
     pub fn segments(&self) -> &[Segment] {
         &self.segments[..self.count]
     }
 
     /// Returns the frame.
+    #[inline]
     pub fn skb(&self) -> &SkBuff {
         &self.skb
     }
 
     /// Undoes the mappings and frees the frame as one that served its purpose, once the device
     /// has sent it ([`SkBuff::consume`]). Dropping the object frees it as a frame dropped.
+    #[inline]
     pub fn consume(self) {
         let mut this = core::mem::ManuallyDrop::new(self);
         this.unmap();
@@ -157,6 +162,7 @@ impl MappedSkBuff {
     }
 
     /// Undoes the mappings; the object must not be dropped or used as mapped afterwards.
+    #[inline]
     fn unmap(&mut self) {
         let dev = self.dev.as_raw();
         for (i, segment) in self.segments().iter().enumerate() {
@@ -183,6 +189,7 @@ impl MappedSkBuff {
 }
 
 impl Drop for MappedSkBuff {
+    #[inline]
     fn drop(&mut self) {
         self.unmap();
     }
@@ -251,6 +258,7 @@ impl ReceiveSkBuff {
     /// Maps `capacity` bytes of the room of `skb`, which must be empty and not share its data
     /// with a clone, for `dev` to write a frame into. Fails with `EINVAL` if `skb` is not empty,
     /// is a clone or has less room, and with `ENOMEM` if the mapping fails; `skb` is freed then.
+    #[inline]
     pub fn new(dev: &Device, skb: SkBuff, capacity: usize) -> Result<Self> {
         let raw = skb.ptr.as_ptr();
         // SAFETY: By the type invariant of `SkBuff` the buffer is valid.
@@ -294,12 +302,14 @@ impl ReceiveSkBuff {
     /// # Safety
     ///
     /// `skb` must point to a valid socket buffer.
+    #[inline]
     unsafe fn control_block(skb: *mut bindings::sk_buff) -> *mut ReceiveMapping {
         // SAFETY: The caller passes a valid buffer.
         let cb: *mut ControlBlock = unsafe { core::ptr::addr_of_mut!((*skb).cb) };
         cb.cast()
     }
 
+    #[inline]
     fn mapping(&self) -> ReceiveMapping {
         // SAFETY: By the type invariant the buffer is valid and its control block holds the
         // mapping.
@@ -307,17 +317,20 @@ impl ReceiveSkBuff {
     }
 
     /// Returns the device's address of the room it may write a frame into.
+    #[inline]
     pub fn address(&self) -> u64 {
         self.mapping().address
     }
 
     /// Returns how many bytes the device may write.
+    #[inline]
     pub fn capacity(&self) -> usize {
         self.mapping().capacity
     }
 
     /// Undoes the mapping, clears the control block and drops the reference to the device;
     /// the object must be forgotten or freed without calling this again.
+    #[inline]
     fn unmap(&mut self) {
         let ReceiveMapping {
             dev,
@@ -347,6 +360,7 @@ impl ReceiveSkBuff {
 
     /// Undoes the mapping and returns the buffer with the `len` bytes the device wrote into
     /// it, its frame; `EINVAL` if `len` is more than the room mapped, and the buffer is freed.
+    #[inline]
     pub fn into_frame(self, len: usize) -> Result<SkBuff> {
         let mut this = core::mem::ManuallyDrop::new(self);
         let capacity = this.capacity();
@@ -365,6 +379,7 @@ impl ReceiveSkBuff {
 }
 
 impl Drop for ReceiveSkBuff {
+    #[inline]
     fn drop(&mut self) {
         self.unmap();
         // SAFETY: By the type invariant the buffer is valid and owned; it is no longer mapped.
@@ -375,13 +390,16 @@ impl Drop for ReceiveSkBuff {
 impl ForeignOwnable for ReceiveSkBuff {
     type Borrowed<'a> = ();
 
+    #[inline]
     fn into_foreign(self) -> *const c_void {
         let this = core::mem::ManuallyDrop::new(self);
         this.ptr.as_ptr().cast_const().cast()
     }
 
+    #[inline]
     unsafe fn borrow<'a>(_ptr: *const c_void) -> Self::Borrowed<'a> {}
 
+    #[inline]
     unsafe fn from_foreign(ptr: *const c_void) -> Self {
         // INVARIANT: The caller passes a pointer returned by `into_foreign()` and not
         // converted back yet: the buffer of an object whose ownership it gave up.
