@@ -15,6 +15,11 @@ pub(crate) const BUFFER_SIZE: usize = 2048;
 pub(crate) const MAX_MTU: u32 = 9000;
 /// The shortest frame on the wire, without its check sequence: shorter ones are padded.
 pub(crate) const MIN_FRAME: usize = 60;
+/// The longest frame to receive copied out of its buffer, which stays mapped for the next
+/// frame, rather than handed to the stack in it: a short frame, an acknowledgment say, costs
+/// less to copy than a new buffer mapped and the old one unmapped. The C drivers'
+/// `copybreak`.
+pub(crate) const RX_COPY_LIMIT: usize = 256;
 /// The longest frame to send copied into a buffer rather than mapped: copying a short frame
 /// costs less than mapping it and unmapping it again.
 pub(crate) const TX_COPY_LIMIT: usize = BUFFER_SIZE;

@@ -6,7 +6,7 @@
 use super::{
     descriptor,
     regs::{self, Registers},
-    ring::{next, previous, DescriptorRing, BUFFER_SIZE, RING_SIZE},
+    ring::{next, previous, DescriptorRing, BUFFER_SIZE, RING_SIZE, RX_COPY_LIMIT},
     traffic::Traffic,
 };
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -31,8 +31,9 @@ use kernel::{
 ///
 /// Each descriptor has a socket buffer of [`BUFFER_SIZE`] bytes mapped for the device to
 /// write a frame into, as in the C driver. The poll gives the descriptor a new buffer and
-/// hands the one the device filled to the stack, without copying the frame; if no new buffer
-/// can be had, the frame is dropped and the descriptor keeps its buffer.
+/// hands the one the device filled to the stack, without copying the frame, unless the frame
+/// is short ([`RX_COPY_LIMIT`]): that one is copied out and the descriptor keeps its buffer.
+/// If no memory can be had, the frame is dropped and the descriptor keeps its buffer.
 pub(crate) struct RxRing {
     ring: DescriptorRing,
     /// The device that buffers are mapped for.
@@ -158,10 +159,13 @@ impl RxRing {
         received
     }
 
-    /// Gives descriptor `index`, whose status word is `word`, a new buffer, and returns its
-    /// address and the piece of a frame the device wrote into the old one. If no new buffer
-    /// can be had, the descriptor keeps its buffer, whose address is returned, and the piece
-    /// is lost: `ENOMEM`. `None` if the descriptor has no buffer, which `reset` rules out.
+    /// Takes the piece of a frame the device wrote into the buffer of descriptor `index`,
+    /// whose status word is `word`, and returns the address of the buffer the descriptor keeps
+    /// and the piece. A piece of up to [`RX_COPY_LIMIT`] bytes is copied out, and the
+    /// descriptor keeps its buffer; a longer one is handed over in its buffer, and the
+    /// descriptor gets a new one. If no memory can be had for either, the descriptor keeps its
+    /// buffer and the piece is lost: `ENOMEM`. `None` if the descriptor has no buffer, which
+    /// `reset` rules out.
     fn swap_buffer(
         &self,
         poll: &NapiPoll<'_>,
@@ -169,16 +173,22 @@ impl RxRing {
         word: u64,
     ) -> Option<(u64, Result<SkBuff>)> {
         let slot = self.buffers.get(index)?;
-        let fresh = poll
-            .alloc_skb(BUFFER_SIZE)
-            .and_then(|skb| ReceiveSkBuff::new(&self.dev, skb, BUFFER_SIZE));
-        let filled = slot.take()?;
-        let (kept, piece) = match fresh {
-            Ok(fresh) => {
-                let length = (word & descriptor::LENGTH_MASK) as usize;
-                (fresh, filled.into_frame(length))
+        let length = (word & descriptor::LENGTH_MASK) as usize;
+        let mut filled = slot.take()?;
+        let (kept, piece) = if length <= RX_COPY_LIMIT {
+            let piece = poll.alloc_skb(length).and_then(|mut skb| {
+                filled.copy_frame(length, &mut skb)?;
+                Ok(skb)
+            });
+            (filled, piece)
+        } else {
+            let fresh = poll
+                .alloc_skb(BUFFER_SIZE)
+                .and_then(|skb| ReceiveSkBuff::new(&self.dev, skb, BUFFER_SIZE));
+            match fresh {
+                Ok(fresh) => (fresh, filled.into_frame(length)),
+                Err(e) => (filled, Err(e)),
             }
-            Err(e) => (filled, Err(e)),
         };
         let address = kept.address();
         // The slot is empty: taken above.

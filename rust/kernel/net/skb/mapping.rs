@@ -217,8 +217,11 @@ const _: () =
 ///
 /// The device writes a frame at [`ReceiveSkBuff::address`]; [`ReceiveSkBuff::into_frame`]
 /// then undoes the mapping and gives the buffer back with the frame in it, for the stack,
-/// without copying it. Until then the CPU cannot reach the buffer's data: no method reads it.
-/// Dropping the object undoes the mapping and frees the buffer.
+/// without copying it. A short frame is cheaper to copy out, keeping the buffer mapped for the
+/// next one, as C drivers do below their `copybreak`: [`ReceiveSkBuff::copy_frame`] hands the
+/// bytes to the CPU for the copy (`dma_sync_single_for_cpu()`), then back to the device. No
+/// other method reads the buffer's data while it is mapped. Dropping the object undoes the
+/// mapping and frees the buffer.
 ///
 /// The mapping is kept in the buffer's control block (`cb`), which is the driver's until it
 /// hands the buffer to the stack: the object is one pointer, which a [`super::SkBuffSlot`]
@@ -242,6 +245,14 @@ const _: () =
 ///     // Too short a frame for that much room: refused, nothing mapped.
 ///     assert_eq!(ReceiveSkBuff::new(dev, skb, 4096).err(), Some(EINVAL));
 ///     ReceiveSkBuff::new(dev, SkBuff::alloc_for_receive(2048, GFP_KERNEL)?, 2048)
+/// }
+///
+/// /// Copies the short frame of `len` bytes the device wrote into `buffer` out of it, keeping
+/// /// the buffer mapped for the next frame.
+/// fn copy_short_frame(buffer: &mut ReceiveSkBuff, len: usize) -> Result<SkBuff> {
+///     let mut skb = SkBuff::alloc_for_receive(len, GFP_ATOMIC)?;
+///     buffer.copy_frame(len, &mut skb)?;
+///     Ok(skb)
 /// }
 /// ```
 pub struct ReceiveSkBuff {
@@ -356,6 +367,41 @@ impl ReceiveSkBuff {
         unsafe {
             Self::control_block(self.ptr.as_ptr()).write_bytes(0, 1);
         }
+    }
+
+    /// Appends to `skb` the `len` bytes of a frame the device wrote into the buffer, which
+    /// stays mapped for the device to write the next frame into; `EINVAL` if `len` is more
+    /// than the room mapped, `ENOSPC` if `skb` has no room for the frame.
+    ///
+    /// The device must be done writing the frame, as the descriptor it was written for says,
+    /// and must not be given the buffer again before this returns. If it still writes, the
+    /// bytes copied are whatever the memory held: the copy is made by C on the mapping's
+    /// memory, never through a Rust reference, so the result is wrong but never undefined.
+    #[inline]
+    pub fn copy_frame(&mut self, len: usize, skb: &mut SkBuff) -> Result {
+        let ReceiveMapping {
+            dev,
+            address,
+            capacity,
+        } = self.mapping();
+        if len > capacity {
+            return Err(EINVAL);
+        }
+        let len_u32 = skb.check_tailroom(len)?;
+        let raw = self.ptr.as_ptr();
+        let direction = bindings::dma_data_direction_DMA_FROM_DEVICE;
+        // SAFETY: By the type invariant `dev` is valid (the object holds a reference to it),
+        // and the room is mapped for it at `address`, for `capacity` bytes, of which `len` are
+        // handed to the CPU and back; `skb` is valid, owned through the `&mut` borrow, and has
+        // room for `len` bytes, checked above; the buffer's `len` bytes from `data` are in the
+        // room, and `&mut self` keeps anyone else from syncing or unmapping them meanwhile.
+        unsafe {
+            let dev = dev.as_ref().as_raw();
+            bindings::dma_sync_single_for_cpu(dev, address, len, direction);
+            bindings::skb_put_data(skb.ptr.as_ptr(), (*raw).data.cast(), len_u32);
+            bindings::dma_sync_single_for_device(dev, address, len, direction);
+        }
+        Ok(())
     }
 
     /// Undoes the mapping and returns the buffer with the `len` bytes the device wrote into
