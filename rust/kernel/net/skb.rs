@@ -21,7 +21,7 @@ use core::{
 };
 
 pub mod mapping;
-pub use mapping::{MappedSkBuff, ReceiveSkBuff};
+pub use mapping::{ReceiveSkBuff, SkBuffMapping};
 
 /// Where a device must compute and insert the checksum of a frame whose checksum the stack
 /// left to it (`CHECKSUM_PARTIAL`), for devices that announce [`super::device::Features::HW_CSUM`].
@@ -386,16 +386,17 @@ impl Drop for SkBuff {
     }
 }
 
-/// What a [`SkBuffSlot`] holds: a socket buffer, or a socket buffer mapped for a device.
+/// What a [`SkBuffSlot`] holds: a socket buffer, a socket buffer mapped for a device, or room
+/// to map one.
 ///
-/// The trait is sealed: a slot only ever holds an owner of a socket buffer, handed over whole
-/// as one pointer.
+/// The trait is sealed: a slot only ever holds an owner of a socket buffer, or of room for
+/// one, handed over whole as one pointer.
 pub trait SlotContent: ForeignOwnable + Send + private::Sealed {}
 
 impl SlotContent for SkBuff {}
 impl private::Sealed for SkBuff {}
-impl SlotContent for KBox<MappedSkBuff> {}
-impl private::Sealed for KBox<MappedSkBuff> {}
+impl SlotContent for KBox<SkBuffMapping> {}
+impl private::Sealed for KBox<SkBuffMapping> {}
 impl SlotContent for ReceiveSkBuff {}
 impl private::Sealed for ReceiveSkBuff {}
 
@@ -424,7 +425,7 @@ impl ForeignOwnable for SkBuff {
 
 /// A place for one socket buffer that any context may fill or empty at any time, such as the
 /// frame a transmit descriptor holds until the device has sent it: the buffer itself, or one
-/// mapped for the device (`SkBuffSlot<KBox<MappedSkBuff>>`, `SkBuffSlot<ReceiveSkBuff>`).
+/// mapped for the device (`SkBuffSlot<KBox<SkBuffMapping>>`, `SkBuffSlot<ReceiveSkBuff>`).
 ///
 /// Filling and emptying are one atomic exchange: each buffer is owned either by the slot or by
 /// whoever put it in or took it out, never by both.

@@ -20,9 +20,11 @@ pub(crate) const MIN_FRAME: usize = 60;
 /// less to copy than a new buffer mapped and the old one unmapped. The C drivers'
 /// `copybreak`.
 pub(crate) const RX_COPY_LIMIT: usize = 256;
-/// The longest frame to send copied into a buffer rather than mapped: copying a short frame
-/// costs less than mapping it and unmapping it again.
-pub(crate) const TX_COPY_LIMIT: usize = BUFFER_SIZE;
+/// The longest frame to send copied into a buffer rather than mapped, and the bytes of each
+/// such buffer: copying a short frame costs less than mapping it and unmapping it again. Frames
+/// shorter than the shortest on the wire are padded in their buffer.
+pub(crate) const TX_COPY_LIMIT: usize = 256;
+const _: () = assert!(TX_COPY_LIMIT >= MIN_FRAME);
 /// The most bytes a transmit descriptor of a mapped frame points to:
 /// `E1000_MAX_DATA_PER_TXD`.
 pub(crate) const TX_MAX_DATA_PER_DESCRIPTOR: usize = 4096;

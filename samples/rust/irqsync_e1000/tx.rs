@@ -9,7 +9,7 @@ use super::{
     offload::Offload,
     regs::{self, Registers},
     ring::{
-        distance, next, DescriptorRing, BUFFER_SIZE, MIN_FRAME, RING_SIZE, TX_COPY_LIMIT,
+        distance, next, DescriptorRing, MIN_FRAME, RING_SIZE, TX_COPY_LIMIT,
         TX_DESCRIPTORS_PER_FRAME, TX_MAX_DATA_PER_DESCRIPTOR,
     },
     traffic::Traffic,
@@ -18,19 +18,10 @@ use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use kernel::{
     device::Device,
     dma::{self, CoherentAllocation},
-    net::skb::{MappedSkBuff, SkBuff, SkBuffSlot},
+    net::skb::{SkBuff, SkBuffMapping, SkBuffSlot},
     pci,
     prelude::*,
-    types::ARef,
 };
-
-/// A frame to send as the device reads it.
-enum TxBuffer {
-    /// Copied into the buffer of its descriptor.
-    Copied(SkBuff),
-    /// Mapped: the device reads it where it is.
-    Mapped(KBox<MappedSkBuff>),
-}
 
 /// Why [`TxRing::queue`] did not queue a frame.
 pub(crate) enum Refused {
@@ -41,55 +32,60 @@ pub(crate) enum Refused {
     Dropped,
 }
 
-/// A frame handed to the device, kept in the slot of its last descriptor until the device has
-/// sent it, with what it becomes on the wire.
+/// A frame handed to the device, kept with its last descriptor until the device has sent it,
+/// with what it becomes on the wire.
 ///
-/// `start_xmit` fills the slot before it publishes the frame's descriptors (`next_to_use`,
-/// release ordering), and the poll empties it after it has seen them (acquire ordering): the
-/// counts are atomics only so that both reach them through shared references.
+/// `start_xmit` fills the slots before it publishes the frame's descriptors (`next_to_use`,
+/// release ordering), and the poll empties them after it has seen them (acquire ordering):
+/// the counts are atomics only so that both reach them through shared references.
 struct TxFrame {
+    /// A frame copied into the descriptor's buffer.
     copied: SkBuffSlot,
-    mapped: SkBuffSlot<KBox<MappedSkBuff>>,
+    /// Room to map a frame, allocated with the ring, which holds the frame while it is mapped.
+    /// It is in the slot but while `start_xmit` maps a frame in it or the poll frees one.
+    mapping: SkBuffSlot<KBox<SkBuffMapping>>,
     wire_packets: AtomicU64,
     wire_bytes: AtomicU64,
 }
 
 impl TxFrame {
-    fn new() -> Self {
-        Self {
+    fn new(dev: &Device) -> Result<Self> {
+        let mapping = SkBuffSlot::new();
+        // The slot is new, and empty.
+        drop(mapping.replace(Some(KBox::new(SkBuffMapping::new(dev), GFP_KERNEL)?)));
+        Ok(Self {
             copied: SkBuffSlot::new(),
-            mapped: SkBuffSlot::new(),
+            mapping,
             wire_packets: AtomicU64::new(0),
             wire_bytes: AtomicU64::new(0),
-        }
+        })
     }
 
-    /// Keeps `buffer`, which becomes `wire` on the wire, in the slot.
-    fn keep(&self, buffer: TxBuffer, wire: Traffic) {
+    /// Notes that the frame kept becomes `wire` on the wire.
+    fn set_wire(&self, wire: Traffic) {
         self.wire_packets.store(wire.packets, Ordering::Relaxed);
         self.wire_bytes.store(wire.bytes, Ordering::Relaxed);
-        // The slots are empty: the poll emptied them with the frame they held before.
-        match buffer {
-            TxBuffer::Copied(skb) => drop(self.copied.replace(Some(skb))),
-            TxBuffer::Mapped(mapped) => drop(self.mapped.replace(Some(mapped))),
-        }
     }
 
-    /// Empties the slot: unmaps its frame and frees it, as sent if `sent`, else as dropped;
-    /// returns what the frame became on the wire, `None` if the slot held no frame.
+    /// Empties the slots: unmaps the frame kept and frees it, as sent if `sent`, else as
+    /// dropped; returns what the frame became on the wire, `None` if no frame was kept.
     fn release(&self, sent: bool) -> Option<Traffic> {
         let copied = self.copied.take();
-        let mapped = self.mapped.take();
-        if copied.is_none() && mapped.is_none() {
-            return None;
+        let mut kept = copied.is_some();
+        if let (Some(skb), true) = (copied, sent) {
+            skb.consume();
         }
-        if sent {
-            if let Some(skb) = copied {
-                skb.consume();
-            }
-            if let Some(mapped) = mapped {
-                KBox::into_inner(mapped).consume();
-            }
+        if let Some(mut mapping) = self.mapping.take() {
+            kept |= if sent {
+                mapping.consume()
+            } else {
+                mapping.discard()
+            };
+            // The slot is empty: taken above.
+            drop(self.mapping.replace(Some(mapping)));
+        }
+        if !kept {
+            return None;
         }
         Some(Traffic {
             packets: self.wire_packets.swap(0, Ordering::Relaxed),
@@ -107,19 +103,18 @@ impl TxFrame {
 /// accessors, so even a broken serialisation could not make Rust references race.
 ///
 /// Frames up to [`TX_COPY_LIMIT`] bytes are copied into their descriptor's buffer; longer ones
-/// are mapped, and their descriptors point into the frame itself, its head and its page
-/// fragments, as the C driver's all do. Either way the socket buffer is kept, in the slot of
-/// the frame's last descriptor, until the device has sent it: the stack paces a socket by
+/// are mapped, in room each descriptor has for it from the start ([`SkBuffMapping`]), and
+/// their descriptors point into the frame itself, its head and its page fragments, as the C
+/// driver's all do. Either way the socket buffer is kept, with the frame's last descriptor,
+/// until the device has sent it: the stack paces a socket by
 /// when its frames are freed (TCP small queues), and a mapped frame must stay until the
 /// device has read it. What a frame becomes on the wire, its segments and their bytes, is
 /// worked out when it is queued and kept with it, as in the C driver; the poll counts it once
 /// the device has sent it.
 pub(crate) struct TxRing {
     ring: DescriptorRing,
-    /// A buffer of [`BUFFER_SIZE`] bytes for each descriptor, for the frames copied.
+    /// A buffer of [`TX_COPY_LIMIT`] bytes for each descriptor, for the frames copied.
     buffers: CoherentAllocation<u8>,
-    /// The device that frames are mapped for.
-    dev: ARef<Device>,
     /// The frame whose last descriptor each is, until the device has sent it.
     frames: KVec<TxFrame>,
     /// The next descriptor to fill.
@@ -141,12 +136,15 @@ impl TxRing {
     pub(crate) fn new(pdev: &pci::Device) -> Result<Self> {
         let mut frames = KVec::with_capacity(RING_SIZE, GFP_KERNEL)?;
         for _ in 0..RING_SIZE {
-            frames.push(TxFrame::new(), GFP_KERNEL)?;
+            frames.push(TxFrame::new(pdev.as_ref())?, GFP_KERNEL)?;
         }
         Ok(Self {
             ring: DescriptorRing::new(pdev)?,
-            buffers: CoherentAllocation::alloc(pdev.as_ref(), RING_SIZE * BUFFER_SIZE, GFP_KERNEL)?,
-            dev: pdev.as_ref().into(),
+            buffers: CoherentAllocation::alloc(
+                pdev.as_ref(),
+                RING_SIZE * TX_COPY_LIMIT,
+                GFP_KERNEL,
+            )?,
             frames,
             next_to_use: AtomicUsize::new(0),
             next_to_clean: AtomicUsize::new(0),
@@ -189,7 +187,8 @@ impl TxRing {
         skb: SkBuff,
         offload: Option<&Offload>,
     ) -> core::result::Result<(), Refused> {
-        let copied = skb.len() <= TX_COPY_LIMIT;
+        let skb_len = skb.len();
+        let copied = skb_len <= TX_COPY_LIMIT;
         let data_descriptors = if copied {
             1
         } else {
@@ -204,23 +203,25 @@ impl TxRing {
             return Err(Refused::Full(skb));
         }
         let (segments, header_len) = offload.map_or((1, 0), |o| (o.segments, o.header_len));
-        let wire = Traffic::on_wire(skb.len(), segments, header_len);
-        let (last, buffer) = if copied {
-            self.write_copied(&skb, offload)
-                .map(|last| (last, TxBuffer::Copied(skb)))
+        // The frame is kept with its last descriptor, whose slots the poll emptied.
+        let first = self.next_to_use.load(Ordering::Relaxed) % RING_SIZE;
+        let last = (first + descriptors - 1) % RING_SIZE;
+        let frame = self.frames.get(last).ok_or(Refused::Dropped)?;
+        if copied {
+            self.write_copied(&skb, offload, last)
+                .map_err(|_| Refused::Dropped)?;
+            // The slot is empty: see above.
+            drop(frame.copied.replace(Some(skb)));
         } else {
-            self.write_mapped(skb, offload)
-                .map(|(last, mapped)| (last, TxBuffer::Mapped(mapped)))
+            self.write_mapped(frame, last, skb, offload)
+                .map_err(|_| Refused::Dropped)?;
         }
-        .map_err(|_| Refused::Dropped)?;
+        frame.set_wire(Traffic::on_wire(skb_len, segments, header_len));
         match offload {
             Some(o) if o.cuts() => self.segmented.fetch_add(1, Ordering::Relaxed),
             Some(_) => self.checksummed.fetch_add(1, Ordering::Relaxed),
             None => 0,
         };
-        if let Some(frame) = self.frames.get(last) {
-            frame.keep(buffer, wire);
-        }
         // The device must see the descriptors whole before the tail register hands them over:
         // `dma_wmb()` at the end of `e1000_tx_queue()`.
         dma::dma_wmb();
@@ -244,12 +245,16 @@ impl TxRing {
     }
 
     /// Copies `skb`, of at most [`TX_COPY_LIMIT`] bytes, into the buffer of its one data
-    /// descriptor, a frame shorter than the shortest on the wire padded; returns the index of
-    /// that descriptor.
-    fn write_copied(&self, skb: &SkBuff, offload: Option<&Offload>) -> Result<usize> {
+    /// descriptor, a frame shorter than the shortest on the wire padded. `EINVAL` if that
+    /// descriptor is not `last`, as worked out by the caller: then no descriptor is handed
+    /// over.
+    fn write_copied(&self, skb: &SkBuff, offload: Option<&Offload>, last: usize) -> Result {
         let (index, command) = self.start_frame(offload)?;
+        if index != last {
+            return Err(EINVAL);
+        }
         let len = skb.len();
-        let offset = index % RING_SIZE * BUFFER_SIZE;
+        let offset = index % RING_SIZE * TX_COPY_LIMIT;
         skb.copy_to_dma(0, len, &self.buffers, offset)?;
         let len = if len < MIN_FRAME {
             self.pad_short_frame(offset, len)?
@@ -262,21 +267,42 @@ impl TxRing {
             .checked_add(offset as u64)
             .ok_or(EINVAL)?;
         let word = command | descriptor::TX_CMD_EOP | len as u64;
-        self.ring.write(index, address, word)?;
-        Ok(index)
+        self.ring.write(index, address, word)
     }
 
-    /// Maps `skb` and points data descriptors to its pieces, at most
-    /// [`TX_MAX_DATA_PER_DESCRIPTOR`] bytes each; returns the index of the last one and the
-    /// mapped frame, to keep until the device has sent it.
+    /// Maps `skb` in the room of `frame`, which keeps it until the device has sent it, and
+    /// points data descriptors to its pieces. If that fails, `skb` is unmapped and freed.
     fn write_mapped(
         &self,
+        frame: &TxFrame,
+        last: usize,
         skb: SkBuff,
         offload: Option<&Offload>,
-    ) -> Result<(usize, KBox<MappedSkBuff>)> {
-        let mapped = KBox::new(MappedSkBuff::new(&self.dev, skb)?, GFP_ATOMIC)?;
+    ) -> Result {
+        // Always in the slot, but while this or the poll use it: never at once for one frame.
+        let mut mapping = frame.mapping.take().ok_or(EBUSY)?;
+        let written = self.point_to_pieces(&mut mapping, last, skb, offload);
+        if written.is_err() {
+            mapping.discard();
+        }
+        // The slot is empty: taken above.
+        drop(frame.mapping.replace(Some(mapping)));
+        written
+    }
+
+    /// Maps `skb` in `mapping` and points data descriptors to its pieces, at most
+    /// [`TX_MAX_DATA_PER_DESCRIPTOR`] bytes each. `EINVAL` if the last one is not `last`, as
+    /// worked out by the caller: then no descriptor is handed over.
+    fn point_to_pieces(
+        &self,
+        mapping: &mut SkBuffMapping,
+        last: usize,
+        skb: SkBuff,
+        offload: Option<&Offload>,
+    ) -> Result {
+        let segments = mapping.map(skb)?;
         let (mut index, command) = self.start_frame(offload)?;
-        let mut chunks = mapped.segments().iter().flat_map(|segment| {
+        let mut chunks = segments.iter().flat_map(|segment| {
             (0..segment.len)
                 .step_by(TX_MAX_DATA_PER_DESCRIPTOR)
                 .map(move |start| {
@@ -293,11 +319,11 @@ impl TxRing {
                     index = next(index);
                     chunk = following;
                 }
-                None => {
+                None if index == last => {
                     let word = command | descriptor::TX_CMD_EOP | len as u64;
-                    self.ring.write(index, address, word)?;
-                    return Ok((index, mapped));
+                    return self.ring.write(index, address, word);
                 }
+                None => return Err(EINVAL),
             }
         }
     }

@@ -5,9 +5,9 @@
 //! A driver that sends from and receives into its own coherent buffers copies every frame. One
 //! that maps socket buffers instead hands the device the addresses of the buffers' own memory,
 //! and must keep each buffer, untouched by the CPU, until the device is done with it and the
-//! mapping is undone. [`MappedSkBuff`] (a frame to send) and [`ReceiveSkBuff`] (an empty buffer
-//! to receive a frame into) own a buffer and its mappings together, so the buffer can be
-//! neither freed nor reached while the device may use it, and dropping them undoes the
+//! mapping is undone. [`SkBuffMapping`] (room for a frame to send) and [`ReceiveSkBuff`] (an
+//! empty buffer to receive a frame into) own a buffer and its mappings together, so the buffer
+//! can be neither freed nor reached while the device may use it, and dropping them undoes the
 //! mappings before the buffer is freed, in any context.
 //!
 //! C header: [`include/linux/dma-mapping.h`](srctree/include/linux/dma-mapping.h)
@@ -20,7 +20,7 @@ use crate::{
     error::Result,
     types::{ARef, ForeignOwnable},
 };
-use core::{ffi::c_void, ptr::NonNull};
+use core::{ffi::c_void, mem::MaybeUninit, ptr::NonNull};
 
 /// The most pieces a socket buffer is in: its head and `MAX_SKB_FRAGS` page fragments.
 pub const MAX_SEGMENTS: usize = 1 + bindings::MAX_SKB_FRAGS as usize;
@@ -34,69 +34,116 @@ pub struct Segment {
     pub len: usize,
 }
 
-/// A socket buffer to send, mapped for a device to read it (`DMA_TO_DEVICE`).
+/// Room to map one socket buffer to send, for a device to read it (`DMA_TO_DEVICE`), reused
+/// from frame to frame.
 ///
-/// The device reads the frame at [`MappedSkBuff::segments`]: its head, if not empty, then its
-/// page fragments, in order. Dropping the object undoes the mappings, then frees the frame.
+/// [`SkBuffMapping::map`] maps a frame and keeps it: the device reads it at
+/// [`SkBuffMapping::segments`], its head, if not empty, then its page fragments, in order.
+/// Once the device is done, [`SkBuffMapping::consume`] undoes the mappings and frees the frame,
+/// and the room takes the next one. Dropping the object undoes the mappings of the frame it
+/// holds, if any, then frees the frame.
+///
+/// The room holds a reference to the device and a table for all the pieces a frame may have.
+/// A driver allocates one per descriptor when it sets up its ring: mapping a frame then
+/// allocates nothing, takes no reference and moves nothing, as in a C driver.
 ///
 /// # Invariants
 ///
-/// The first `count` entries of `segments` are the mappings for `dev` of the frame's memory:
-/// the head, mapped with `dma_map_single()`, if `head_mapped`, then the page fragments in
-/// order, mapped with `skb_frag_dma_map()`, none empty. `skb` is only reached through shared
-/// references while the object lives, so the mapped memory stays allocated and unchanged.
+/// If `skb` is `Some`, the first `count` entries of `segments` are initialised: they are the
+/// mappings for `dev` of the frame's memory, the head, mapped with `dma_map_single()`, if
+/// `head_mapped`, then the page fragments in order, mapped with `skb_frag_dma_map()`, none
+/// empty; the frame is only reached through shared references, so the mapped memory stays
+/// allocated and unchanged. If `skb` is `None`, `count` is zero.
 ///
 /// # Examples
 ///
 /// ```
-/// use kernel::{device::Device, net::skb::{MappedSkBuff, SkBuff}};
+/// use kernel::{device::Device, net::skb::{SkBuff, SkBuffMapping}};
 ///
-/// /// Returns the number of descriptors of at most `max` bytes that `skb` takes, mapped.
-/// fn descriptors(dev: &Device, skb: SkBuff, max: usize) -> Result<usize> {
-///     let mapped = MappedSkBuff::new(dev, skb)?;
-///     Ok(mapped.segments().iter().map(|s| s.len.div_ceil(max)).sum())
+/// /// Returns room for a driver to map frames for `dev` in.
+/// fn room(dev: &Device) -> Result<KBox<SkBuffMapping>> {
+///     Ok(KBox::new(SkBuffMapping::new(dev), GFP_KERNEL)?)
+/// }
+///
+/// /// Maps `skb` in `room`, and returns the number of descriptors of at most `max` bytes it
+/// /// takes.
+/// fn descriptors(room: &mut SkBuffMapping, skb: SkBuff, max: usize) -> Result<usize> {
+///     let count = room.map(skb)?.iter().map(|s| s.len.div_ceil(max)).sum();
+///     // ... once the device has sent the frame, it is freed as one that served its purpose,
+///     // not as a loss.
+///     assert!(room.consume());
+///     Ok(count)
 /// }
 /// ```
-pub struct MappedSkBuff {
+pub struct SkBuffMapping {
     dev: ARef<Device>,
-    segments: [Segment; MAX_SEGMENTS],
+    skb: Option<SkBuff>,
     count: usize,
     head_mapped: bool,
-    skb: SkBuff,
+    segments: [MaybeUninit<Segment>; MAX_SEGMENTS],
 }
 
-impl MappedSkBuff {
-    /// Maps `skb` for `dev` to read. On failure, with `ENOMEM` if a piece cannot be mapped, the
-    /// pieces mapped so far are unmapped again and `skb` is freed.
-    #[inline]
-    pub fn new(dev: &Device, skb: SkBuff) -> Result<Self> {
-        let mut mapped = Self {
+impl SkBuffMapping {
+    /// Returns room to map frames for `dev` to read, holding none yet.
+    pub fn new(dev: &Device) -> Self {
+        // INVARIANT: No frame, and no entry counted.
+        Self {
             dev: dev.into(),
-            segments: [Segment::default(); MAX_SEGMENTS],
+            skb: None,
             count: 0,
             head_mapped: false,
-            skb,
-        };
-        let raw = mapped.skb.ptr.as_ptr();
-        let head_len = mapped.skb.data().len();
+            segments: [MaybeUninit::uninit(); MAX_SEGMENTS],
+        }
+    }
+
+    /// Maps `skb` for the device to read, keeps it, and returns its pieces, in order. Fails
+    /// with `EBUSY` if a frame is held already, and with `ENOMEM` if a piece cannot be mapped:
+    /// the pieces mapped so far are unmapped again. On failure `skb` is freed.
+    #[inline]
+    pub fn map(&mut self, skb: SkBuff) -> Result<&[Segment]> {
+        if self.skb.is_some() {
+            return Err(EBUSY);
+        }
+        // INVARIANT: `count` is zero while no frame is held: no entry is counted yet.
+        self.head_mapped = false;
+        let raw = skb.ptr.as_ptr();
+        let head_len = skb.data().len();
+        let shared = skb.shared_info();
+        self.skb = Some(skb);
+        if let Err(e) = self.map_pieces(raw, head_len, shared) {
+            self.release(false);
+            return Err(e);
+        }
+        Ok(self.segments())
+    }
+
+    /// Maps the head of the frame `raw`, `head_len` bytes, if not empty, then its page
+    /// fragments, described by `shared`. The frame is held by `self`.
+    #[inline]
+    fn map_pieces(
+        &mut self,
+        raw: *mut bindings::sk_buff,
+        head_len: usize,
+        shared: *mut bindings::skb_shared_info,
+    ) -> Result {
+        let dev = self.dev.as_raw();
         if head_len != 0 {
-            // SAFETY: `dev` is valid, and by the type invariant of `SkBuff` `data` points to
-            // `head_len` bytes of the frame's head, which is kernel memory that can be mapped.
+            // SAFETY: `dev` is valid, and the frame, held by `self`, is valid: its `data`
+            // points to `head_len` bytes of its head, kernel memory that can be mapped.
             let address = unsafe {
                 bindings::dma_map_single_attrs(
-                    dev.as_raw(),
+                    dev,
                     (*raw).data.cast(),
                     head_len,
                     bindings::dma_data_direction_DMA_TO_DEVICE,
                     0,
                 )
             };
-            mapped.push(address, head_len)?;
-            mapped.head_mapped = true;
+            self.push(address, head_len)?;
+            self.head_mapped = true;
         }
-        let shared = mapped.skb.shared_info();
-        // SAFETY: By the type invariant of `SkBuff` its shared info is valid, and its fragment
-        // count does not change while `mapped` owns it.
+        // SAFETY: The frame's shared info is valid, and its fragment count does not change
+        // while `self` holds the frame.
         let fragments = usize::from(unsafe { (*shared).nr_frags });
         for i in 0..fragments.min(bindings::MAX_SKB_FRAGS as usize) {
             // SAFETY: `i` is below `nr_frags`, so `frags[i]` is an initialised fragment.
@@ -107,19 +154,19 @@ impl MappedSkBuff {
                 continue;
             }
             // SAFETY: `dev` is valid and `fragment` describes `len` bytes of a page of the
-            // frame, which `mapped` keeps.
+            // frame, which `self` keeps.
             let address = unsafe {
                 bindings::skb_frag_dma_map(
-                    dev.as_raw(),
+                    dev,
                     fragment,
                     0,
                     len,
                     bindings::dma_data_direction_DMA_TO_DEVICE,
                 )
             };
-            mapped.push(address, len)?;
+            self.push(address, len)?;
         }
-        Ok(mapped)
+        Ok(())
     }
 
     /// Records the mapping at `address` of `len` bytes, the next piece; `ENOMEM` if it failed.
@@ -130,47 +177,57 @@ impl MappedSkBuff {
             return Err(ENOMEM);
         }
         let slot = self.segments.get_mut(self.count).ok_or(EINVAL)?;
-        // INVARIANT: The mapping succeeded; it is recorded in the order of the pieces.
-        *slot = Segment { address, len };
+        slot.write(Segment { address, len });
+        // INVARIANT: The mapping succeeded; it is recorded, initialised, in the order of the
+        // pieces of the frame held.
         self.count += 1;
         Ok(())
     }
 
-    /// Returns the pieces of the frame, in order, where the device reads them.
+    /// Returns the pieces of the frame held, in order, where the device reads them; none if no
+    /// frame is held.
     #[inline]
     pub fn segments(&self) -> &[Segment] {
-        &self.segments[..self.count]
+        let count = self.count.min(MAX_SEGMENTS);
+        // SAFETY: By the type invariant the first `count` entries are initialised, and
+        // `MaybeUninit<Segment>` has the layout of `Segment`.
+        unsafe { core::slice::from_raw_parts(self.segments.as_ptr().cast(), count) }
     }
 
-    /// Returns the frame.
+    /// Returns the frame held, if any.
     #[inline]
-    pub fn skb(&self) -> &SkBuff {
-        &self.skb
+    pub fn skb(&self) -> Option<&SkBuff> {
+        self.skb.as_ref()
     }
 
-    /// Undoes the mappings and frees the frame as one that served its purpose, once the device
-    /// has sent it ([`SkBuff::consume`]). Dropping the object frees it as a frame dropped.
+    /// Undoes the mappings and frees the frame held as one that served its purpose, once the
+    /// device has sent it ([`SkBuff::consume`]). Returns whether a frame was held.
     #[inline]
-    pub fn consume(self) {
-        let mut this = core::mem::ManuallyDrop::new(self);
-        this.unmap();
-        // SAFETY: `this` is never used again nor dropped: its fields are moved out once, here,
-        // and the mappings are undone.
-        let (dev, skb) = unsafe { (core::ptr::read(&this.dev), core::ptr::read(&this.skb)) };
-        drop(dev);
-        skb.consume();
+    pub fn consume(&mut self) -> bool {
+        self.release(true)
     }
 
-    /// Undoes the mappings; the object must not be dropped or used as mapped afterwards.
+    /// Undoes the mappings and frees the frame held as one dropped, unsent. Returns whether a
+    /// frame was held.
     #[inline]
-    fn unmap(&mut self) {
+    pub fn discard(&mut self) -> bool {
+        self.release(false)
+    }
+
+    /// Undoes the mappings and frees the frame held, as sent if `sent`, else as dropped;
+    /// returns whether a frame was held.
+    #[inline]
+    fn release(&mut self, sent: bool) -> bool {
+        let Some(skb) = self.skb.take() else {
+            return false;
+        };
         let dev = self.dev.as_raw();
         for (i, segment) in self.segments().iter().enumerate() {
             let direction = bindings::dma_data_direction_DMA_TO_DEVICE;
-            // SAFETY: By the type invariant `segment` is a mapping for `dev`, made with
-            // `dma_map_single()` if it is the head, else with `skb_frag_dma_map()`, whose
-            // counterpart is `dma_unmap_page()`. It is undone once: this is only called by
-            // `drop()` or by `consume()`, which forgets the object, before `skb` is freed.
+            // SAFETY: By the type invariant `segment` is a mapping for `dev` of the frame's
+            // memory, made with `dma_map_single()` if it is the head, else with
+            // `skb_frag_dma_map()`, whose counterpart is `dma_unmap_page()`. It is undone
+            // once: `count` is cleared below, before the frame is freed.
             unsafe {
                 if i == 0 && self.head_mapped {
                     bindings::dma_unmap_single_attrs(
@@ -185,13 +242,20 @@ impl MappedSkBuff {
                 }
             }
         }
+        // INVARIANT: No frame is held, and no entry is counted.
+        self.count = 0;
+        if sent {
+            skb.consume();
+        } else {
+            drop(skb);
+        }
+        true
     }
 }
 
-impl Drop for MappedSkBuff {
-    #[inline]
+impl Drop for SkBuffMapping {
     fn drop(&mut self) {
-        self.unmap();
+        self.release(false);
     }
 }
 
