@@ -14,7 +14,7 @@ use super::{
     traffic::Traffic,
     tx::{Refused, TxRing},
 };
-use core::sync::atomic::{fence, Ordering};
+use core::sync::atomic::{fence, AtomicBool, AtomicU32, Ordering};
 use kernel::{
     c_str, dma,
     net::{
@@ -45,6 +45,11 @@ pub(crate) struct Adapter<I: InterruptScheme> {
     rx_control: SpinLockIrq<u32>,
     tx: TxRing,
     moderation: Moderation,
+    /// Whether the last poll stopped receiving at its budget. Only the poll uses it.
+    rx_unfinished: AtomicBool,
+    /// The causes taken since the last poll that completed, whose routines masked them. Only
+    /// the poll uses it.
+    masked: AtomicU32,
 }
 
 impl<I: InterruptScheme> Adapter<I> {
@@ -66,6 +71,8 @@ impl<I: InterruptScheme> Adapter<I> {
             rx_control <- new_spinlock_irq!(0, "irqsync_e1000_rx_control"),
             tx,
             moderation: Moderation::new(),
+            rx_unfinished: AtomicBool::new(false),
+            masked: AtomicU32::new(0),
         }? Error))
     }
 
@@ -170,6 +177,8 @@ impl<I: InterruptScheme> Driver for Adapter<I> {
         registers.write32(!0, regs::IMC);
         registers.read32(regs::ICR);
         self.rx.reset(registers)?;
+        self.rx_unfinished.store(false, Ordering::Relaxed);
+        self.masked.store(0, Ordering::Relaxed);
         self.tx.reset(registers)?;
         self.interrupts.connect()?;
 
@@ -239,12 +248,23 @@ impl<I: InterruptScheme> Driver for Adapter<I> {
 
     fn poll(&self, dev: &Device, poll: &mut NapiPoll<'_>) {
         let causes = self.interrupts.take_pending();
+        let masked = self.masked.load(Ordering::Relaxed) | causes;
         if causes & regs::ICR_LSC != 0 {
             self.update_link(dev);
         }
         let sent = self.clean_tx(dev);
         let before = self.rx.traffic();
-        let work = self.receive(dev, poll);
+        // A poll that used its whole budget is polled again, with no new cause: it must go on
+        // receiving.
+        let receiving =
+            self.interrupts.polls_receive(causes) || self.rx_unfinished.load(Ordering::Relaxed);
+        let work = if receiving {
+            self.receive(dev, poll)
+        } else {
+            0
+        };
+        self.rx_unfinished
+            .store(work >= poll.budget(), Ordering::Relaxed);
         let received = self.rx.traffic().since(before);
         self.moderation.update(
             &self.registers,
@@ -253,7 +273,10 @@ impl<I: InterruptScheme> Driver for Adapter<I> {
             received,
         );
         if poll.complete_done(work) {
-            self.interrupts.unmask_after_poll(&self.registers);
+            self.masked.store(0, Ordering::Relaxed);
+            self.interrupts.unmask_after_poll(&self.registers, masked);
+        } else {
+            self.masked.store(masked, Ordering::Relaxed);
         }
     }
 

@@ -37,10 +37,21 @@ pub(crate) trait InterruptScheme: Send + Sync + 'static {
     /// Takes the causes the routines saw that the poll has not handled yet.
     fn take_pending(&self) -> u32;
 
-    /// Unmasks the causes the routines masked, once the poll has caught up.
-    fn unmask_after_poll(&self, registers: &Registers);
+    /// Unmasks the causes the routines masked, once the poll has caught up: those of the
+    /// routines that saw `causes`, all that [`InterruptScheme::take_pending`] returned since
+    /// the last poll that completed.
+    fn unmask_after_poll(&self, registers: &Registers, causes: u32);
 
-    /// The registers that throttle the interrupts: `ITR`, or one `EITR` per vector.
+    /// Whether a poll for the causes `causes` must receive. With one line every interrupt may
+    /// be for frames received, and the poll always receives, as `e1000_clean()` does. With a
+    /// vector per queue, a poll that only the transmit vector asked for leaves the frames
+    /// received since to the receive vector's poll, which the receive throttle paces, so that
+    /// they reach the stack in one batch, as the C `e1000e` does: it cleans the transmit ring
+    /// in the transmit vector's routine and polls for the receive vector only.
+    fn polls_receive(&self, causes: u32) -> bool;
+
+    /// The registers that throttle the interrupts that follow the traffic
+    /// ([`super::moderation::Moderation`]): `ITR`, or the queues' vectors' `EITR`.
     fn throttle_registers(&self) -> &'static [usize];
 
     /// The first line, for the log.
@@ -139,10 +150,15 @@ impl InterruptScheme for SingleLine {
             .call_synchronized(|causes| core::mem::take(&mut causes.pending))
     }
 
-    fn unmask_after_poll(&self, registers: &Registers) {
+    fn unmask_after_poll(&self, registers: &Registers, _causes: u32) {
+        // The routine masks every cause.
         self.sync.call_synchronized(|causes| {
             registers.write32(causes.enabled, regs::IMS);
         });
+    }
+
+    fn polls_receive(&self, _causes: u32) -> bool {
+        true
     }
 
     fn throttle_registers(&self) -> &'static [usize] {

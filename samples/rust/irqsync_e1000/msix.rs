@@ -185,7 +185,7 @@ impl MsixVectors {
                     ),
                     GFP_KERNEL,
                 )?;
-                for vector in Vector::ALL {
+                for &vector in &Vector::ALL {
                     let (registers, napi) = (registers.clone(), napi.clone());
                     group.register_message_routine(
                         vector.index(),
@@ -221,8 +221,12 @@ impl MsixVectors {
 
     /// Routes the causes to their vectors, and lets the device clear the receive and transmit
     /// causes as it sends their messages, as `e1000_configure_msix()` does; no cause for
-    /// received acknowledgements, as there.
+    /// received acknowledgements, as there. The other vector is throttled at the default rate,
+    /// there too; the rate of the queues' vectors follows the traffic
+    /// ([`InterruptScheme::throttle_registers`]).
     fn route(registers: &Registers) {
+        // The throttle registers are constants within the BAR: the write cannot fail.
+        let _ = registers.try_write32(regs::ITR_DEFAULT, regs_82574::EITR[Vector::Other.index()]);
         registers.write32(
             registers.read32(regs_82574::RFCTL) | regs_82574::RFCTL_ACK_DIS,
             regs_82574::RFCTL,
@@ -242,7 +246,7 @@ impl MsixVectors {
     }
 }
 
-/// The routine of `vector`: notes its causes, masks them and schedules the poll.
+/// The routine of `vector`: notes its causes, at least one, masks them and schedules the poll.
 ///
 /// The receive and transmit vectors carry one cause each, which the device cleared when it
 /// sent the message. The other vector reads the causes from `ICR` and clears them: all but the
@@ -256,7 +260,8 @@ fn service(vector: Vector, registers: &Registers, napi: &Napi, causes: &mut Caus
                 return IrqReturn::None;
             }
             registers.write32(regs_82574::ICR_OTHER, regs::ICR);
-            read & !(Vector::Receive.causes() | Vector::Transmit.causes())
+            // `ICR_OTHER` noted whatever was read, so that the poll unmasks the vector.
+            (read & !(Vector::Receive.causes() | Vector::Transmit.causes())) | regs_82574::ICR_OTHER
         }
         Vector::Receive | Vector::Transmit => vector.causes(),
     };
@@ -292,7 +297,7 @@ impl InterruptScheme for MsixVectors {
 
     fn unmask_all(&self, registers: &Registers) {
         Self::route(registers);
-        for vector in Vector::ALL {
+        for &vector in &Vector::ALL {
             self.synchronize(vector, |causes| {
                 causes.enabled = vector.causes();
                 causes.pending = 0;
@@ -303,7 +308,7 @@ impl InterruptScheme for MsixVectors {
 
     fn mask_all(&self, registers: &Registers) {
         // Once every vector's causes are disabled, no poll unmasks any of them again.
-        for vector in Vector::ALL {
+        for &vector in &Vector::ALL {
             self.synchronize(vector, |causes| causes.enabled = 0);
         }
         registers.write32(!0, regs::IMC);
@@ -315,16 +320,26 @@ impl InterruptScheme for MsixVectors {
         })
     }
 
-    fn unmask_after_poll(&self, registers: &Registers) {
-        for vector in Vector::ALL {
-            self.synchronize(vector, |causes| {
-                registers.write32(causes.enabled, regs::IMS);
-            });
+    fn unmask_after_poll(&self, registers: &Registers, causes: u32) {
+        // Each routine masks its own causes, and notes at least one of them.
+        for &vector in &Vector::ALL {
+            if causes & vector.causes() != 0 {
+                self.synchronize(vector, |causes| {
+                    registers.write32(causes.enabled, regs::IMS);
+                });
+            }
         }
     }
 
+    fn polls_receive(&self, causes: u32) -> bool {
+        causes & Vector::Receive.causes() != 0
+    }
+
+    /// The C driver throttles its transmit vector at the default rate, and cleans the ring in
+    /// its routine; here the transmit vector schedules the poll, as the receive vector does, and
+    /// follows the traffic with it.
     fn throttle_registers(&self) -> &'static [usize] {
-        &regs_82574::EITR
+        &regs_82574::EITR[Vector::Receive as usize..=Vector::Transmit as usize]
     }
 
     fn irq(&self) -> u32 {

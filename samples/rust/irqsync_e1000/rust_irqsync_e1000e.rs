@@ -165,8 +165,12 @@ impl InterruptScheme for Interrupts {
         self.scheme().take_pending()
     }
 
-    fn unmask_after_poll(&self, registers: &Registers) {
-        self.scheme().unmask_after_poll(registers)
+    fn unmask_after_poll(&self, registers: &Registers, causes: u32) {
+        self.scheme().unmask_after_poll(registers, causes)
+    }
+
+    fn polls_receive(&self, causes: u32) -> bool {
+        self.scheme().polls_receive(causes)
     }
 
     fn throttle_registers(&self) -> &'static [usize] {
