@@ -139,7 +139,8 @@ impl SkBuffMapping {
                     0,
                 )
             };
-            self.push(address, head_len)?;
+            // SAFETY: `dev` is the object's device.
+            unsafe { self.push(dev, address, head_len)? };
             self.head_mapped = true;
         }
         // SAFETY: The frame's shared info is valid, and its fragment count does not change
@@ -164,16 +165,28 @@ impl SkBuffMapping {
                     bindings::dma_data_direction_DMA_TO_DEVICE,
                 )
             };
-            self.push(address, len)?;
+            // SAFETY: `dev` is the object's device.
+            unsafe { self.push(dev, address, len)? };
         }
         Ok(())
     }
 
-    /// Records the mapping at `address` of `len` bytes, the next piece; `ENOMEM` if it failed.
+    /// Records the mapping at `address` of `len` bytes, the next piece, made for `dev`;
+    /// `ENOMEM` if it failed.
+    ///
+    /// # Safety
+    ///
+    /// `dev` must be the object's device (`self.dev.as_raw()`, which the caller has at hand).
     #[inline]
-    fn push(&mut self, address: bindings::dma_addr_t, len: usize) -> Result {
-        // SAFETY: `dev` is valid; `address` was returned by a mapping for it.
-        if unsafe { bindings::dma_mapping_error(self.dev.as_raw(), address) } != 0 {
+    unsafe fn push(
+        &mut self,
+        dev: *mut bindings::device,
+        address: bindings::dma_addr_t,
+        len: usize,
+    ) -> Result {
+        // SAFETY: `dev` is the object's device, valid, by the safety requirements; `address`
+        // was returned by a mapping for it.
+        if unsafe { bindings::dma_mapping_error(dev, address) } != 0 {
             return Err(ENOMEM);
         }
         let slot = self.segments.get_mut(self.count).ok_or(EINVAL)?;
@@ -341,12 +354,13 @@ impl ReceiveSkBuff {
         if cloned || !skb.is_empty() || skb.check_tailroom(capacity).is_err() {
             return Err(EINVAL);
         }
+        let raw_dev = dev.as_raw();
         // SAFETY: `dev` is valid, and by the type invariant of `SkBuff` the buffer is valid
         // and owned, not a clone, with `capacity` bytes of room from `data` on, checked above:
         // kernel memory that can be mapped, and that nothing else reaches while it is.
         let address = unsafe {
             bindings::dma_map_single_attrs(
-                dev.as_raw(),
+                raw_dev,
                 (*raw).data.cast(),
                 capacity,
                 bindings::dma_data_direction_DMA_FROM_DEVICE,
@@ -354,7 +368,7 @@ impl ReceiveSkBuff {
             )
         };
         // SAFETY: `dev` is valid; `address` was returned by a mapping for it.
-        if unsafe { bindings::dma_mapping_error(dev.as_raw(), address) } != 0 {
+        if unsafe { bindings::dma_mapping_error(raw_dev, address) } != 0 {
             return Err(ENOMEM);
         }
         let mapping = ReceiveMapping {
