@@ -42,6 +42,10 @@ impl Moderation {
         sent: Traffic,
         received: Traffic,
     ) {
+        // A class only changes with traffic (`Traffic::is_bulk`).
+        if sent.packets == 0 && received.packets == 0 {
+            return;
+        }
         let tx_bulk = sent.is_bulk(self.tx_bulk.load(Ordering::Relaxed));
         let rx_bulk = received.is_bulk(self.rx_bulk.load(Ordering::Relaxed));
         self.tx_bulk.store(tx_bulk, Ordering::Relaxed);

@@ -192,8 +192,11 @@ impl TxRing {
         let data_descriptors = if copied {
             1
         } else {
-            let pieces = |len: usize| len.div_ceil(TX_MAX_DATA_PER_DESCRIPTOR);
-            pieces(skb.data().len()) + skb.fragment_lengths().map(pieces).sum::<usize>()
+            let mut pieces = skb.data().len().div_ceil(TX_MAX_DATA_PER_DESCRIPTOR);
+            for len in skb.fragment_lengths() {
+                pieces += len.div_ceil(TX_MAX_DATA_PER_DESCRIPTOR);
+            }
+            pieces
         };
         let descriptors = data_descriptors + usize::from(offload.is_some());
         if data_descriptors == 0 || descriptors > TX_DESCRIPTORS_PER_FRAME {
@@ -302,30 +305,26 @@ impl TxRing {
     ) -> Result {
         let segments = mapping.map(skb)?;
         let (mut index, command) = self.start_frame(offload)?;
-        let mut chunks = segments.iter().flat_map(|segment| {
-            (0..segment.len)
-                .step_by(TX_MAX_DATA_PER_DESCRIPTOR)
-                .map(move |start| {
-                    let len = (segment.len - start).min(TX_MAX_DATA_PER_DESCRIPTOR);
-                    (segment.address + start as u64, len)
-                })
-        });
-        let mut chunk = chunks.next().ok_or(EINVAL)?;
-        loop {
-            let (address, len) = chunk;
-            match chunks.next() {
-                Some(following) => {
+        // Each piece is written once the next is known, so that the last gets `TX_CMD_EOP`.
+        let mut piece: Option<(u64, usize)> = None;
+        for segment in segments {
+            let mut start = 0;
+            while start < segment.len {
+                let len = (segment.len - start).min(TX_MAX_DATA_PER_DESCRIPTOR);
+                let address = segment.address.checked_add(start as u64).ok_or(EINVAL)?;
+                if let Some((address, len)) = piece.replace((address, len)) {
                     self.ring.write(index, address, command | len as u64)?;
                     index = next(index);
-                    chunk = following;
                 }
-                None if index == last => {
-                    let word = command | descriptor::TX_CMD_EOP | len as u64;
-                    return self.ring.write(index, address, word);
-                }
-                None => return Err(EINVAL),
+                start += len;
             }
         }
+        let (address, len) = piece.ok_or(EINVAL)?;
+        if index != last {
+            return Err(EINVAL);
+        }
+        let word = command | descriptor::TX_CMD_EOP | len as u64;
+        self.ring.write(index, address, word)
     }
 
     /// Pads a frame of `len` bytes, shorter than the shortest on the wire, in the buffer at
