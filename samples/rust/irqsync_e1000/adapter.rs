@@ -43,7 +43,8 @@ pub(crate) struct Adapter<I: InterruptScheme> {
     /// The receive control register: enabled by `open`, filters set by `set_rx_mode`.
     #[pin]
     rx_control: SpinLockIrq<u32>,
-    tx: TxRing,
+    /// Shared with the transmit vector's routine where it cleans the ring.
+    tx: Arc<TxRing>,
     moderation: Moderation,
     /// Whether the last poll stopped receiving at its budget. Only the poll uses it.
     rx_unfinished: AtomicBool,
@@ -54,16 +55,17 @@ pub(crate) struct Adapter<I: InterruptScheme> {
 
 impl<I: InterruptScheme> Adapter<I> {
     /// An adapter for the controller of `pdev`, which `registers` drive and whose interrupts
-    /// `interrupts` deliver, with its rings allocated. The device must be quiet: it learns of
-    /// the rings only in `open`, so an error before then frees memory it never reached. Once
-    /// the adapter holds the rings, dropping it quiesces the device first.
+    /// `interrupts` deliver, with its receive ring allocated and the transmit ring `tx`. The
+    /// device must be quiet: it learns of the rings only in `open`, so an error before then
+    /// frees memory it never reached. Once the adapter holds the rings, dropping it quiesces
+    /// the device first.
     pub(crate) fn new(
         pdev: &pci::Device,
         registers: Arc<Registers>,
         interrupts: I,
+        tx: Arc<TxRing>,
     ) -> Result<impl PinInit<Self, Error>> {
         let rx = RxRing::new(pdev)?;
-        let tx = TxRing::new(pdev)?;
         Ok(try_pin_init!(Self {
             registers,
             interrupts,
@@ -95,29 +97,42 @@ impl<I: InterruptScheme> Adapter<I> {
         }
     }
 
-    /// Cleans the transmit ring, waking the queue if it was stopped and there is room now;
-    /// returns what the device sent since the last call.
+    /// Cleans the transmit ring, unless a routine does, and wakes the queue if it was stopped
+    /// and there is room now; returns what the poll cleaned.
     fn clean_tx(&self, dev: &Device) -> Traffic {
-        let sent = self.tx.clean();
-        // Pairs with the fence in `start_xmit`: either it sees the room made here, or this
-        // sees the queue it stopped.
+        let sent = if self.interrupts.cleans_transmit() {
+            Traffic::default()
+        } else {
+            self.tx.clean()
+        };
+        // Pairs with the fence in `stop_queue`: either it sees the room made here or by the
+        // transmit vector's routine, or this sees the queue it stopped.
         fence(Ordering::SeqCst);
-        if dev.queue_stopped() && self.tx.free() >= TX_WAKE_THRESHOLD {
-            dev.wake_queue();
+        if self.tx.wants_wake() {
+            self.wake_queue(dev);
         }
         sent
     }
 
-    /// Stops the transmit queue when the ring is full, unless the poll has made room since.
+    /// Stops the transmit queue when the ring is full, unless the ring has been cleaned since.
     fn stop_queue(&self, dev: &Device) {
+        self.tx.note_queue_stopped(true);
         dev.stop_queue();
         self.tx.queue_stops.fetch_add(1, Ordering::Relaxed);
-        // Pairs with the fence in `clean_tx`: if the poll made room before it could see the
-        // stopped queue, wake it here.
+        // Pairs with the fence in `clean_tx` and in the transmit vector's routine: if the ring
+        // was cleaned before they could see the stopped queue, wake it here (also if a poll
+        // woke the queue between the note and the stop).
         fence(Ordering::SeqCst);
         if self.tx.free() >= TX_WAKE_THRESHOLD {
-            dev.wake_queue();
+            self.wake_queue(dev);
         }
+    }
+
+    /// Wakes the transmit queue. The note goes first: once woken, `start_xmit` may stop the
+    /// queue again, and its note must stay.
+    fn wake_queue(&self, dev: &Device) {
+        self.tx.note_queue_stopped(false);
+        dev.wake_queue();
     }
 
     /// Receives up to the budget, handing frames to the stack, then gives the cleaned

@@ -44,14 +44,18 @@ pub(crate) trait InterruptScheme: Send + Sync + 'static {
 
     /// Whether a poll for the causes `causes` must receive. With one line every interrupt may
     /// be for frames received, and the poll always receives, as `e1000_clean()` does. With a
-    /// vector per queue, a poll that only the transmit vector asked for leaves the frames
-    /// received since to the receive vector's poll, which the receive throttle paces, so that
-    /// they reach the stack in one batch, as the C `e1000e` does: it cleans the transmit ring
-    /// in the transmit vector's routine and polls for the receive vector only.
+    /// vector per queue, only the receive vector's poll receives, paced by its throttle, so
+    /// that frames reach the stack in batches, as in the C `e1000e`; a poll that another
+    /// vector asked for leaves them to it.
     fn polls_receive(&self, causes: u32) -> bool;
 
+    /// Whether a routine cleans the transmit ring, the transmit vector's, so that the poll
+    /// must not: as the C `e1000e` does under MSI-X, where a transmit interrupt then costs no
+    /// poll. With one line the poll cleans it.
+    fn cleans_transmit(&self) -> bool;
+
     /// The registers that throttle the interrupts that follow the traffic
-    /// ([`super::moderation::Moderation`]): `ITR`, or the queues' vectors' `EITR`.
+    /// ([`super::moderation::Moderation`]): `ITR`, or the receive vector's `EITR`.
     fn throttle_registers(&self) -> &'static [usize];
 
     /// The first line, for the log.
@@ -159,6 +163,10 @@ impl InterruptScheme for SingleLine {
 
     fn polls_receive(&self, _causes: u32) -> bool {
         true
+    }
+
+    fn cleans_transmit(&self) -> bool {
+        false
     }
 
     fn throttle_registers(&self) -> &'static [usize] {

@@ -16,7 +16,9 @@
 use super::{
     interrupts::{Causes, InterruptScheme},
     regs::{self, Registers},
+    tx::TxRing,
 };
+use core::sync::atomic::{fence, Ordering};
 use kernel::{
     c_str,
     irq::{DispatchMode, Flags, InterruptSync, IrqReturn, Placement},
@@ -98,7 +100,8 @@ impl Vector {
         self as usize
     }
 
-    /// The causes the vector carries, which its routine masks and the poll unmasks.
+    /// The causes the vector carries. The receive and other vectors' routines mask them until
+    /// the poll has run; the transmit vector's leaves them on.
     fn causes(self) -> u32 {
         match self {
             Vector::Receive => regs_82574::ICR_RXQ0,
@@ -133,21 +136,85 @@ enum Objects {
     Group(Pin<KBox<InterruptSync<[Causes; 3]>>>),
 }
 
-/// The three MSI-X vectors of an 82574L, each with a routine that schedules NAPI.
+/// What the vectors' routines reach: the registers, the NAPI context they schedule, and the
+/// transmit ring that the transmit vector's routine cleans.
+#[derive(Clone)]
+struct Routines {
+    registers: Arc<Registers>,
+    napi: Arc<Napi>,
+    tx: Arc<TxRing>,
+}
+
+impl Routines {
+    /// The routine of `vector`.
+    ///
+    /// The transmit vector's cleans the transmit ring, as `e1000_intr_msix_tx()` does, and
+    /// schedules the poll only to wake a stopped queue; it sets its cause in `IMS` again, as
+    /// there, unless it is disabled (the device cleared the cause as it sent the message, and
+    /// the vector is throttled).
+    ///
+    /// The others note their causes, at least one, mask them and schedule the poll. The
+    /// receive vector carries one cause, which the device cleared when it sent the message.
+    /// The other vector reads the causes from `ICR` and clears them: all but the queues'
+    /// (`ICR_OTHER` clears them all on the 82574L).
+    fn service(&self, vector: Vector, causes: &mut Causes) -> IrqReturn {
+        let seen = match vector {
+            Vector::Transmit => {
+                self.tx.clean();
+                // Pairs with the fence in `Adapter::stop_queue`, as in `Adapter::clean_tx`.
+                fence(Ordering::SeqCst);
+                if self.tx.wants_wake() {
+                    self.napi.schedule();
+                }
+                // Setting the cause again re-arms the vector: the device sends no message for
+                // a cause whose last message it still counts as pending. Not once
+                // `mask_all` has disabled it.
+                let rearmed = causes.enabled & vector.causes();
+                self.registers.write32(rearmed, regs::IMS);
+                return IrqReturn::Handled;
+            }
+            Vector::Other => {
+                let read = self.registers.read32(regs::ICR);
+                if regs::is_gone(read) {
+                    // Surprise removal: the message was not the device's.
+                    return IrqReturn::None;
+                }
+                self.registers.write32(regs_82574::ICR_OTHER, regs::ICR);
+                // `ICR_OTHER` noted whatever was read, so that the poll unmasks the vector.
+                (read & !(Vector::Receive.causes() | Vector::Transmit.causes()))
+                    | regs_82574::ICR_OTHER
+            }
+            Vector::Receive => vector.causes(),
+        };
+        causes.pending |= seen;
+        self.registers.write32(vector.causes(), regs::IMC);
+        self.napi.schedule();
+        IrqReturn::Handled
+    }
+}
+
+/// The three MSI-X vectors of an 82574L: the receive and other vectors' routines schedule NAPI,
+/// the transmit vector's cleans the transmit ring.
 pub(crate) struct MsixVectors {
     objects: Objects,
 }
 
 impl MsixVectors {
     /// Makes the objects for the three lines of `vectors`, synchronized as `synchronization`
-    /// says, whose routines schedule `napi`.
+    /// says, whose routines schedule `napi` and clean `tx`.
     pub(crate) fn new(
         vectors: &pci::IrqVectors,
         synchronization: Synchronization,
         registers: &Arc<Registers>,
         napi: &Arc<Napi>,
+        tx: &Arc<TxRing>,
     ) -> Result<Self> {
         let lines = [vectors.line(0)?, vectors.line(1)?, vectors.line(2)?];
+        let routines = Routines {
+            registers: registers.clone(),
+            napi: napi.clone(),
+            tx: tx.clone(),
+        };
         let objects = match synchronization {
             Synchronization::PerVector => {
                 let object = |vector: Vector| -> Result<Pin<KBox<InterruptSync<Causes>>>> {
@@ -162,9 +229,9 @@ impl MsixVectors {
                         ),
                         GFP_KERNEL,
                     )?;
-                    let (registers, napi) = (registers.clone(), napi.clone());
+                    let routines = routines.clone();
                     sync.register_service_routine(
-                        move |causes| service(vector, &registers, &napi, causes),
+                        move |causes| routines.service(vector, causes),
                         Placement::Last,
                     )?;
                     Ok(sync)
@@ -186,11 +253,11 @@ impl MsixVectors {
                     GFP_KERNEL,
                 )?;
                 for &vector in &Vector::ALL {
-                    let (registers, napi) = (registers.clone(), napi.clone());
+                    let routines = routines.clone();
                     group.register_message_routine(
                         vector.index(),
                         move |all| match all.get_mut(vector.index()) {
-                            Some(causes) => service(vector, &registers, &napi, causes),
+                            Some(causes) => routines.service(vector, causes),
                             None => IrqReturn::None,
                         },
                         Placement::Last,
@@ -221,12 +288,14 @@ impl MsixVectors {
 
     /// Routes the causes to their vectors, and lets the device clear the receive and transmit
     /// causes as it sends their messages, as `e1000_configure_msix()` does; no cause for
-    /// received acknowledgements, as there. The other vector is throttled at the default rate,
-    /// there too; the rate of the queues' vectors follows the traffic
+    /// received acknowledgements, as there. The transmit and other vectors are throttled at
+    /// the default rate, there too; the receive vector's rate follows the traffic
     /// ([`InterruptScheme::throttle_registers`]).
     fn route(registers: &Registers) {
-        // The throttle registers are constants within the BAR: the write cannot fail.
-        let _ = registers.try_write32(regs::ITR_DEFAULT, regs_82574::EITR[Vector::Other.index()]);
+        for &vector in &[Vector::Transmit, Vector::Other] {
+            // The throttle registers are constants within the BAR: the write cannot fail.
+            let _ = registers.try_write32(regs::ITR_DEFAULT, regs_82574::EITR[vector.index()]);
+        }
         registers.write32(
             registers.read32(regs_82574::RFCTL) | regs_82574::RFCTL_ACK_DIS,
             regs_82574::RFCTL,
@@ -244,31 +313,6 @@ impl MsixVectors {
             regs_82574::EIAC,
         );
     }
-}
-
-/// The routine of `vector`: notes its causes, at least one, masks them and schedules the poll.
-///
-/// The receive and transmit vectors carry one cause each, which the device cleared when it
-/// sent the message. The other vector reads the causes from `ICR` and clears them: all but the
-/// queues' (`ICR_OTHER` clears them all on the 82574L).
-fn service(vector: Vector, registers: &Registers, napi: &Napi, causes: &mut Causes) -> IrqReturn {
-    let seen = match vector {
-        Vector::Other => {
-            let read = registers.read32(regs::ICR);
-            if regs::is_gone(read) {
-                // Surprise removal: the message was not the device's.
-                return IrqReturn::None;
-            }
-            registers.write32(regs_82574::ICR_OTHER, regs::ICR);
-            // `ICR_OTHER` noted whatever was read, so that the poll unmasks the vector.
-            (read & !(Vector::Receive.causes() | Vector::Transmit.causes())) | regs_82574::ICR_OTHER
-        }
-        Vector::Receive | Vector::Transmit => vector.causes(),
-    };
-    causes.pending |= seen;
-    registers.write32(vector.causes(), regs::IMC);
-    napi.schedule();
-    IrqReturn::Handled
 }
 
 impl InterruptScheme for MsixVectors {
@@ -335,11 +379,12 @@ impl InterruptScheme for MsixVectors {
         causes & Vector::Receive.causes() != 0
     }
 
-    /// The C driver throttles its transmit vector at the default rate, and cleans the ring in
-    /// its routine; here the transmit vector schedules the poll, as the receive vector does, and
-    /// follows the traffic with it.
+    fn cleans_transmit(&self) -> bool {
+        true
+    }
+
     fn throttle_registers(&self) -> &'static [usize] {
-        &regs_82574::EITR[Vector::Receive as usize..=Vector::Transmit as usize]
+        &regs_82574::EITR[Vector::Receive as usize..=Vector::Receive as usize]
     }
 
     fn irq(&self) -> u32 {

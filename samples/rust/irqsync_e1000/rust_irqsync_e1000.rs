@@ -50,6 +50,7 @@ use kernel::{
     prelude::*,
     sync::Arc,
 };
+use tx::TxRing;
 
 kernel::module_pci_driver! {
     type: E1000Driver,
@@ -106,8 +107,9 @@ impl pci::Driver for E1000Driver {
             &registers,
             builder.napi(),
         )?;
+        let tx = Arc::new(TxRing::new(pdev)?, GFP_KERNEL)?;
         let registration =
-            builder.register(&address, Adapter::new(pdev, registers, interrupts)?)?;
+            builder.register(&address, Adapter::new(pdev, registers, interrupts, tx)?)?;
         dev_info!(
             pdev,
             "{}: 82540EM at irq {}, MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}\n",

@@ -43,6 +43,7 @@ use kernel::{
 };
 use msix::{MsixVectors, Synchronization};
 use regs::Registers;
+use tx::TxRing;
 
 kernel::module_pci_driver! {
     type: E1000eDriver,
@@ -87,11 +88,12 @@ impl Interrupts {
     }
 
     /// Allocates the device's vectors, from the type `INTERRUPT_TYPE` asks for on, and makes
-    /// the objects that service them.
+    /// the objects that service them; under MSI-X the transmit vector's routine cleans `tx`.
     fn new(
         device: &pci::EnabledDevice,
         registers: &Arc<Registers>,
         napi: &Arc<Napi>,
+        tx: &Arc<TxRing>,
     ) -> Result<(Self, pci::IrqVectors)> {
         let first = INTERRUPT_TYPE.get();
         if first > 2 {
@@ -109,7 +111,7 @@ impl Interrupts {
                 } else {
                     Synchronization::PerVector
                 };
-                let msix = MsixVectors::new(&vectors, synchronization, registers, napi)?;
+                let msix = MsixVectors::new(&vectors, synchronization, registers, napi, tx)?;
                 return Ok((Interrupts::Vectors(msix), vectors));
             }
         }
@@ -173,6 +175,10 @@ impl InterruptScheme for Interrupts {
         self.scheme().polls_receive(causes)
     }
 
+    fn cleans_transmit(&self) -> bool {
+        self.scheme().cleans_transmit()
+    }
+
     fn throttle_registers(&self) -> &'static [usize] {
         self.scheme().throttle_registers()
     }
@@ -215,10 +221,11 @@ impl pci::Driver for E1000eDriver {
         // QEMU 7.2's 82574L cuts a TSO frame into IPv4 fragments rather than TCP segments
         // (`net_tx_pkt_do_sw_fragmentation()`), which is not what the chip puts on the wire.
         builder.set_features(Features::SG | Features::HW_CSUM | Features::RXCSUM);
-        let (interrupts, vectors) = Interrupts::new(&device, &registers, builder.napi())?;
+        let tx = Arc::new(TxRing::new(pdev)?, GFP_KERNEL)?;
+        let (interrupts, vectors) = Interrupts::new(&device, &registers, builder.napi(), &tx)?;
         let description = interrupts.description();
         let registration =
-            builder.register(&address, Adapter::new(pdev, registers, interrupts)?)?;
+            builder.register(&address, Adapter::new(pdev, registers, interrupts, tx)?)?;
         dev_info!(
             pdev,
             "{}: 82574L at irq {}, {}, MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}\n",

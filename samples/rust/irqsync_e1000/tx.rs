@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The transmit ring: short frames copied into the device's buffers by `start_xmit`, longer
-//! ones mapped for the device to read, and both cleaned by the poll once the device has sent
-//! them.
+//! ones mapped for the device to read, and both cleaned once the device has sent them, by the
+//! poll or by the transmit vector's routine.
 
 use super::{
     descriptor,
@@ -10,11 +10,11 @@ use super::{
     regs::{self, Registers},
     ring::{
         distance, next, DescriptorRing, MIN_FRAME, RING_SIZE, TX_COPY_LIMIT,
-        TX_DESCRIPTORS_PER_FRAME, TX_MAX_DATA_PER_DESCRIPTOR,
+        TX_DESCRIPTORS_PER_FRAME, TX_MAX_DATA_PER_DESCRIPTOR, TX_WAKE_THRESHOLD,
     },
     traffic::Traffic,
 };
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use kernel::{
     device::Device,
     dma::{self, CoherentAllocation},
@@ -94,23 +94,25 @@ impl TxFrame {
     }
 }
 
-/// The transmit ring: filled by `start_xmit`, cleaned by the poll, without a lock.
+/// The transmit ring: filled by `start_xmit`, cleaned by the poll or by the transmit vector's
+/// routine, without a lock.
 ///
 /// As in the C driver, each index has one writer: the stack serialises `start_xmit` on the
-/// queue (it holds the queue's lock), which alone moves `next_to_use`; NAPI never polls twice
-/// at once, and only the poll moves `next_to_clean`. `open` and `stop` reset both while
-/// neither runs. The descriptors and buffers are only reached through the DMA allocation's
+/// queue (it holds the queue's lock), which alone moves `next_to_use`; one cleaner alone moves
+/// `next_to_clean`: the poll (NAPI never polls twice at once) or, under MSI-X, the transmit
+/// vector's routine (a line's handler never runs twice at once), never both for one device
+/// ([`super::interrupts::InterruptScheme::cleans_transmit`]). `open` and `stop` reset both
+/// while neither runs. The descriptors and buffers are only reached through the DMA allocation's
 /// accessors, so even a broken serialisation could not make Rust references race.
 ///
 /// Frames up to [`TX_COPY_LIMIT`] bytes are copied into their descriptor's buffer; longer ones
 /// are mapped, in room each descriptor has for it from the start ([`SkBuffMapping`]), and
 /// their descriptors point into the frame itself, its head and its page fragments, as the C
 /// driver's all do. Either way the socket buffer is kept, with the frame's last descriptor,
-/// until the device has sent it: the stack paces a socket by
-/// when its frames are freed (TCP small queues), and a mapped frame must stay until the
-/// device has read it. What a frame becomes on the wire, its segments and their bytes, is
-/// worked out when it is queued and kept with it, as in the C driver; the poll counts it once
-/// the device has sent it.
+/// until the device has sent it: the stack paces a socket by when its frames are freed (TCP
+/// small queues), and a mapped frame must stay until the device has read it. What a frame
+/// becomes on the wire, its segments and their bytes, is worked out when it is queued and
+/// kept with it, as in the C driver; the poll counts it once the device has sent it.
 pub(crate) struct TxRing {
     ring: DescriptorRing,
     /// A buffer of [`TX_COPY_LIMIT`] bytes for each descriptor, for the frames copied.
@@ -130,6 +132,10 @@ pub(crate) struct TxRing {
     pub(crate) segmented: AtomicU64,
     /// How often the ring filled and the queue stopped.
     pub(crate) queue_stops: AtomicU64,
+    /// Whether the queue is stopped: set before `start_xmit` stops it, cleared before it is
+    /// woken. The transmit vector's routine, which cannot wake it, reads it to have the poll
+    /// do so; the poll reads it too.
+    queue_stopped: AtomicBool,
 }
 
 impl TxRing {
@@ -154,6 +160,7 @@ impl TxRing {
             checksummed: AtomicU64::new(0),
             segmented: AtomicU64::new(0),
             queue_stops: AtomicU64::new(0),
+            queue_stopped: AtomicBool::new(false),
         })
     }
 
@@ -164,6 +171,7 @@ impl TxRing {
         }
         self.next_to_use.store(0, Ordering::Relaxed);
         self.next_to_clean.store(0, Ordering::Relaxed);
+        self.queue_stopped.store(false, Ordering::Relaxed);
         self.ring.program(registers, regs::TDBAL)?;
         registers.write32(0, regs::TDH);
         registers.write32(0, regs::TDT);
@@ -338,8 +346,9 @@ impl TxRing {
     }
 
     /// Counts the frames the device has sent since the last call, as what they became on the
-    /// wire, and returns them; frees their socket buffers. Called by the poll, or by `stop`
-    /// once NAPI is disabled: never twice at once.
+    /// wire, and returns them; frees their socket buffers. Called by the one cleaner (the
+    /// poll or the transmit vector's routine), or by `stop` once neither runs: never twice at
+    /// once.
     ///
     /// `next_to_clean` only ever moves to the start of a frame: a frame the device has only
     /// partly sent is walked again next time. The walk ends at `next_to_use`, within a ring's
@@ -375,6 +384,18 @@ impl TxRing {
         self.sent_packets.fetch_add(sent.packets, Ordering::Relaxed);
         self.sent_bytes.fetch_add(sent.bytes, Ordering::Relaxed);
         sent
+    }
+
+    /// Notes that the queue is about to stop (`true`) or to be woken (`false`).
+    pub(crate) fn note_queue_stopped(&self, stopped: bool) {
+        self.queue_stopped.store(stopped, Ordering::Relaxed);
+    }
+
+    /// Whether the queue was noted stopped and the ring now has room to wake it. A cleaner
+    /// asks after a full fence, which pairs with the one in `Adapter::stop_queue`: either
+    /// `start_xmit` sees the room made, or the cleaner sees the queue stopped.
+    pub(crate) fn wants_wake(&self) -> bool {
+        self.queue_stopped.load(Ordering::Relaxed) && self.free() >= TX_WAKE_THRESHOLD
     }
 
     /// Counts the frames the device will not send, once it is stopped, as dropped, and frees
