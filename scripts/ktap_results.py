@@ -4,8 +4,10 @@
 "irqsync-test: ", scripts/audio.py's "audio-test: ") as the kernel's own parser reads them
 (tools/testing/kunit/kunit.py parse --json), one line per test: "PASS|FAIL|SKIP NAME:TEST
 [REASON]", the reason being what follows "#" on the test's line. Text before PREFIX on a line
-(kernel messages the console printed into it) is ignored. A log whose lines the parser gives no
-results for is one failure of its own, "NAME:parse".
+(kernel messages the console printed into it) is ignored; a kernel message printed into the
+middle of a line, after PREFIX, is cut out, and the rest of the guest's line, which follows the
+message on the next line, joined back. A log whose lines the parser gives no results for is one
+failure of its own, "NAME:parse".
 
 Usage: ktap_results.py KERNEL_TREE LOG PREFIX NAME
 """
@@ -18,16 +20,38 @@ import tempfile
 from kunit_results import parse
 
 RESULT = re.compile(r'^(?:not )?ok [0-9]+ (?P<test>[^#]*?)\s*(?:# (?:SKIP\s*)?(?P<reason>.*))?$')
+KERNEL_MESSAGE = re.compile(r'\[\s*[0-9]+\.[0-9]+\] ')
+
+
+def ktap_lines(f, prefix):
+    """Yields the KTAP text of each line of F that holds PREFIX, with the kernel messages the
+    console printed into it cut out."""
+    cut = None
+    for raw in f:
+        line = raw.rstrip('\r\n')
+        if cut is not None:
+            rest_follows = prefix not in line and not KERNEL_MESSAGE.match(line)
+            yield cut + line if rest_follows else cut
+            cut = None
+            if rest_follows:
+                continue
+        _, found, ktap = line.partition(prefix)
+        if not found:
+            continue
+        message = KERNEL_MESSAGE.search(ktap)
+        if message:
+            cut = ktap[:message.start()]
+            continue
+        yield ktap
+    if cut is not None:
+        yield cut
 
 
 def main(argv):
     tree, log, prefix, name = argv[1:5]
     lines, reasons = [], {}
     with open(log, errors='replace') as f:
-        for line in f:
-            _, found, ktap = line.rstrip('\r\n').partition(prefix)
-            if not found:
-                continue
+        for ktap in ktap_lines(f, prefix):
             lines.append(ktap)
             match = RESULT.match(ktap)
             if match and match['reason']:
